@@ -1,0 +1,156 @@
+// Package reconcile turns rules and a library into a plan, applies plans and
+// reports what happened: observe -> diff -> batch -> apply -> report.
+package reconcile
+
+import (
+	"context"
+	"iter"
+	"time"
+
+	"github.com/tagprune/tagprune/api"
+)
+
+// FormatVersion is the formatVersion of plan and report files.
+const FormatVersion = 1
+
+// Library is what reconcile needs of an ImageKit library. *api.Client
+// satisfies it.
+type Library interface {
+	List(ctx context.Context, p api.ListParams) iter.Seq2[api.File, error]
+	RemoveTags(ctx context.Context, fileIDs, tags []string) (api.RemoveTagsResult, error)
+}
+
+// StatsSource is implemented by libraries that count their requests
+// (*api.Client does); reports take their apiCalls from it.
+type StatsSource interface {
+	Stats() api.Stats
+}
+
+// Plan is the dry-run result: what apply would change. It is also the saved
+// plan file (plan --out) and the JSON plan document (plan --format json).
+type Plan struct {
+	FormatVersion int        `json:"formatVersion"`
+	Tool          string     `json:"tool"`
+	CreatedAt     time.Time  `json:"createdAt"`
+	RulesDigest   string     `json:"rulesDigest"`
+	Rules         []PlanRule `json:"rules"`
+	Changes       []Change   `json:"changes"`
+	Batches       []Batch    `json:"batches"`
+	Summary       Summary    `json:"summary"`
+}
+
+// PlanRule is a rule as carried by a plan: enough to recompute remove(f)
+// when a saved plan is applied, and to check the plan's own consistency.
+type PlanRule struct {
+	Name          string   `json:"name"`
+	Description   string   `json:"description,omitempty"`
+	Paths         []string `json:"paths,omitempty"`
+	FileIDs       []string `json:"fileIds,omitempty"`
+	SearchQuery   string   `json:"searchQuery,omitempty"`
+	ExcludePaths  []string `json:"excludePaths,omitempty"`
+	ExcludeIDs    []string `json:"excludeFileIds,omitempty"`
+	ForbiddenTags []string `json:"forbiddenTags"`
+	Source        string   `json:"source"` // file:line:col
+}
+
+// Change is one file the plan changes.
+type Change struct {
+	FileID     string   `json:"fileId"`
+	FilePath   string   `json:"filePath"`
+	TagsBefore []string `json:"tagsBefore"`
+	RemoveTags []string `json:"removeTags"` // sorted
+	Rules      []string `json:"rules"`      // names of the rules that forbid what is removed, sorted
+}
+
+// Batch is one removeTags call: every tag in Tags is forbidden for every file
+// in FileIDs, and len(FileIDs) <= 50.
+type Batch struct {
+	FileIDs []string `json:"fileIds"`
+	Tags    []string `json:"tags"`
+}
+
+// Summary holds the counts of a plan or a report.
+type Summary struct {
+	FilesScanned    int      `json:"filesScanned"`
+	FilesToChange   int      `json:"filesToChange"`
+	FilesChanged    int      `json:"filesChanged"`
+	FilesFailed     int      `json:"filesFailed"`
+	FilesMissing    int      `json:"filesMissing"`
+	FilesPending    int      `json:"filesPending"`
+	TagsToRemove    int      `json:"tagsToRemove"`
+	TagsRemoved     int      `json:"tagsRemoved"`
+	RemoveTagsCalls int      `json:"removeTagsCalls"` // planned calls
+	APICalls        APICalls `json:"apiCalls"`
+	Retries         int      `json:"retries"`
+	RateLimited     int      `json:"rateLimited"`
+}
+
+// APICalls counts HTTP requests sent, retries included.
+type APICalls struct {
+	List       int `json:"list"`
+	Details    int `json:"details"`
+	RemoveTags int `json:"removeTags"`
+}
+
+// File statuses in a report.
+const (
+	StatusChanged = "changed"
+	StatusFailed  = "failed"
+	StatusMissing = "missing"
+	StatusPending = "pending"
+)
+
+// Report says what a run did, file by file and call by call.
+type Report struct {
+	FormatVersion int           `json:"formatVersion"`
+	Command       string        `json:"command"` // plan or apply
+	Tool          string        `json:"tool"`
+	StartedAt     time.Time     `json:"startedAt"`
+	FinishedAt    time.Time     `json:"finishedAt"`
+	Interrupted   bool          `json:"interrupted,omitempty"`
+	Error         string        `json:"error,omitempty"` // why the run stopped early, if it did
+	Rules         []PlanRule    `json:"rules"`
+	Summary       Summary       `json:"summary"`
+	Files         []FileResult  `json:"files"`
+	Batches       []BatchResult `json:"batches"`
+}
+
+// FileResult is the end state of one planned file.
+type FileResult struct {
+	FileID     string   `json:"fileId"`
+	FilePath   string   `json:"filePath"`
+	RemoveTags []string `json:"removeTags"`
+	Rules      []string `json:"rules"`
+	Status     string   `json:"status"`
+	Error      string   `json:"error,omitempty"`
+}
+
+// BatchResult is one removeTags call as sent, retries of failed files
+// included as separate entries.
+type BatchResult struct {
+	FileIDs    []string `json:"fileIds"`
+	Tags       []string `json:"tags"`
+	HTTPStatus int      `json:"httpStatus"` // last status seen; 0 if never answered
+	Attempts   int      `json:"attempts"`
+	Outcome    string   `json:"outcome"` // ok, partial, missing, failed, skipped
+	Error      string   `json:"error,omitempty"`
+}
+
+// PlanOptions tune planning.
+type PlanOptions struct {
+	Tool      string // version string recorded in the plan
+	BatchSize int    // files per removeTags call, 1..50; 0 means 50
+	// Progress, if set, is called as files are read (files scanned so far).
+	Progress func(scanned int)
+}
+
+// ApplyOptions tune applying.
+type ApplyOptions struct {
+	Tool        string
+	Concurrency int // removeTags calls in flight; 0 means a default
+	// MaxFileRetries bounds how often the failed files of a 207 are sent
+	// again; 0 means a default.
+	MaxFileRetries int
+	// Progress, if set, is called after each call with files done so far.
+	Progress func(done, total int)
+}
