@@ -19,9 +19,6 @@ func Apply(ctx context.Context, lib Library, plan *Plan, opts ApplyOptions) (*Re
 	panic("todo")
 }
 
-// RenderText writes the human diff of a plan (section 3 of DESIGN.md).
-func RenderText(w io.Writer, p *Plan, color bool) error { panic("todo") }
-
 // RenderMarkdown writes a pull-request summary of a plan, never longer than
 // GitHub's comment limit.
 func RenderMarkdown(w io.Writer, p *Plan) error { panic("todo") }
