@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"io"
 
 	"github.com/tagprune/tagprune/manifest"
 )
@@ -18,7 +17,3 @@ func MakePlan(ctx context.Context, lib Library, rules []manifest.Rule, opts Plan
 func Apply(ctx context.Context, lib Library, plan *Plan, opts ApplyOptions) (*Report, error) {
 	panic("todo")
 }
-
-// RenderMarkdown writes a pull-request summary of a plan, never longer than
-// GitHub's comment limit.
-func RenderMarkdown(w io.Writer, p *Plan) error { panic("todo") }

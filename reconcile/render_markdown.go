@@ -1,0 +1,267 @@
+package reconcile
+
+import (
+	"io"
+	"strings"
+	"time"
+)
+
+// MarkdownLimit is GitHub's limit on the size of a pull-request comment, in
+// characters. RenderMarkdown and RenderReportMarkdown always write fewer
+// bytes than this, and so fewer characters, however large the input.
+const MarkdownLimit = 65536
+
+// ShownFiles is how many files of each rule (or status) the markdown
+// renderers list in the open; the rest go in a collapsed <details> block.
+const ShownFiles = 20
+
+// Sizes that keep markdown output bounded.
+const (
+	// mdBudget is the most bytes a markdown document may take.
+	mdBudget = MarkdownLimit - 1
+	// closingReserve is kept free for the lines that close a section and
+	// the document, whatever was written before.
+	closingReserve = 512
+	// overviewReserve is kept free for the per-rule sections while the
+	// overview table is written.
+	overviewReserve = MarkdownLimit / 2
+	// cellRunes bounds the text of one table cell before escaping.
+	cellRunes = 300
+)
+
+// RenderMarkdown writes a pull-request summary of a plan, never longer than
+// GitHub's comment limit.
+//
+// It writes a title, the summary line of RenderText, an overview table with
+// a row per rule of the plan, then a section per rule that changes files:
+// the first ShownFiles files in a table and the rest in a collapsed
+// <details> block. When the whole would not fit under MarkdownLimit, files
+// (and if need be whole rules) are left out and a line says how many, and
+// to see the JSON plan for all of them. Text from the plan is escaped so
+// that no path, tag or rule name can break a table, inject HTML or mention
+// anyone. RenderMarkdown returns the first error from w.
+func RenderMarkdown(w io.Writer, p *Plan) error {
+	d := &mdDoc{}
+	d.line("## tagprune plan")
+	d.line("")
+	if len(p.Changes) == 0 {
+		d.line("**" + NoChangesText + "**")
+	} else {
+		d.line("**" + planSummaryLine(p) + "** Nothing has been changed: this is what `tagprune apply` would remove.")
+	}
+	d.line("")
+	var meta []string
+	if !p.CreatedAt.IsZero() {
+		meta = append(meta, "Planned at "+p.CreatedAt.UTC().Format(time.RFC3339))
+	}
+	if p.Tool != "" {
+		meta = append(meta, "tagprune "+mdCell(p.Tool))
+	}
+	meta = append(meta, plural(p.Summary.FilesScanned, "file", "files")+" scanned")
+	d.line(strings.Join(meta, " · ") + ".")
+	d.line("")
+
+	groups := groupByRule(p)
+	byName := make(map[string]ruleGroup, len(groups))
+	for _, g := range groups {
+		byName[g.Name] = g
+	}
+	if len(p.Rules) > 0 {
+		rows := make([]string, 0, len(p.Rules)+1)
+		seen := map[string]bool{}
+		for _, r := range p.Rules {
+			if seen[r.Name] {
+				continue
+			}
+			seen[r.Name] = true
+			g := byName[r.Name]
+			rows = append(rows, "| "+mdCell(r.Name)+" | "+mdCell(r.Description)+" | "+commas(len(g.Files))+" | "+commas(g.Tags)+" |")
+		}
+		if g, ok := byName[unattributedRule]; ok {
+			rows = append(rows, "| "+mdCell(g.Name)+" |  | "+commas(len(g.Files))+" | "+commas(g.Tags)+" |")
+		}
+		d.table("| Rule | Description | Files | Tags to remove |\n| --- | --- | ---: | ---: |", rows, "rules")
+	}
+
+	secs := make([]mdSection, 0, len(groups))
+	for _, g := range groups {
+		s := mdSection{
+			heading: "### " + mdCell(g.Name),
+			intro:   "Would remove " + plural(g.Tags, "tag", "tags") + " from " + plural(len(g.Files), "file", "files") + ".",
+			header:  "| File | Tags to remove |\n| --- | --- |",
+		}
+		if g.Description != "" {
+			s.intro = mdCell(g.Description) + ". " + s.intro
+		}
+		for _, f := range g.Files {
+			s.rows = append(s.rows, "| "+mdCell(f.Path)+" | "+mdTags(f.Tags)+" |")
+		}
+		secs = append(secs, s)
+	}
+	d.sections(secs, "the JSON plan (`tagprune plan --format json` or `--out`)")
+	_, err := io.WriteString(w, d.b.String())
+	return err
+}
+
+// mdDoc builds a markdown document that never grows past mdBudget bytes.
+type mdDoc struct {
+	b strings.Builder
+}
+
+// fits reports whether n more bytes can be written while keeping reserve
+// bytes free.
+func (d *mdDoc) fits(n, reserve int) bool { return d.b.Len()+n+reserve <= mdBudget }
+
+// line writes s and a newline. It is for text whose size the caller has
+// bounded; it still refuses to pass the budget.
+func (d *mdDoc) line(s string) {
+	if d.fits(len(s)+1, 0) {
+		d.b.WriteString(s + "\n")
+	}
+}
+
+// table writes a table with as many of rows as fit in the first half of the
+// budget, then a line saying how many more were left out.
+func (d *mdDoc) table(header string, rows []string, noun string) {
+	d.line(header)
+	n := 0
+	for _, r := range rows {
+		if !d.fits(len(r)+1, overviewReserve) {
+			break
+		}
+		d.line(r)
+		n++
+	}
+	if n < len(rows) {
+		d.line("")
+		d.line("_" + commas(len(rows)-n) + " more " + noun + " not shown to keep this comment under GitHub's size limit._")
+	}
+	d.line("")
+}
+
+// mdSection is a titled table of files, shown partly in the open and partly
+// in a collapsed <details> block.
+type mdSection struct {
+	heading string   // "### ..." line
+	intro   string   // a sentence under the heading
+	header  string   // the table's header and delimiter lines
+	rows    []string // table rows, one per file, without newlines
+}
+
+// head returns the part of the section that is always shown when the
+// section is shown at all: heading, intro and the first ShownFiles rows.
+func (s *mdSection) head() string {
+	var b strings.Builder
+	b.WriteString(s.heading + "\n\n" + s.intro + "\n\n" + s.header + "\n")
+	for _, r := range s.rows[:min(len(s.rows), ShownFiles)] {
+		b.WriteString(r + "\n")
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// sections writes secs in order. The head of every section is kept room
+// for before the collapsed rows of earlier sections are written, so a large
+// first section cannot push the others out; collapsed rows are written while
+// they fit, and a line says how many were left out and to see the full
+// document named by seeAlso. Sections whose heads no longer fit are left
+// out, and a last line says so.
+func (d *mdDoc) sections(secs []mdSection, seeAlso string) {
+	heads := make([]string, len(secs))
+	later := make([]int, len(secs)+1) // room for the heads after section i
+	for i := range secs {
+		heads[i] = secs[i].head()
+	}
+	for i := len(secs) - 1; i >= 0; i-- {
+		later[i] = later[i+1] + len(heads[i]) + closingReserve
+	}
+	for i, s := range secs {
+		if !d.fits(len(heads[i]), closingReserve) {
+			files := 0
+			for _, t := range secs[i:] {
+				files += len(t.rows)
+			}
+			d.line("_" + plural(len(secs)-i, "more section", "more sections") + " (" + plural(files, "file", "files") +
+				") not shown to keep this comment under GitHub's size limit; see " + seeAlso + "._")
+			return
+		}
+		d.b.WriteString(heads[i])
+		if len(s.rows) <= ShownFiles {
+			continue
+		}
+		rest := s.rows[ShownFiles:]
+		reserve := later[i+1] + closingReserve
+		open := "<details><summary>" + plural(len(rest), "more file", "more files") + "</summary>\n\n" + s.header + "\n"
+		n := 0
+		if d.fits(len(open), reserve) {
+			d.b.WriteString(open)
+			for _, r := range rest {
+				if !d.fits(len(r)+1, reserve) {
+					break
+				}
+				d.b.WriteString(r + "\n")
+				n++
+			}
+			if n < len(rest) {
+				d.line("")
+				d.line("_" + plural(len(rest)-n, "more file", "more files") +
+					" not shown to keep this comment under GitHub's size limit; see " + seeAlso + "._")
+			}
+			d.b.WriteString("\n</details>\n\n")
+			continue
+		}
+		d.line("_" + plural(len(rest), "more file", "more files") +
+			" not shown to keep this comment under GitHub's size limit; see " + seeAlso + "._")
+		d.line("")
+	}
+}
+
+// mdTags returns tags as one escaped table cell, bounded in size.
+func mdTags(tags []string) string {
+	var b strings.Builder
+	size := 0
+	for i, t := range tags {
+		t = display(t)
+		if i > 0 && size+len(t) > cellRunes {
+			b.WriteString(", … (" + commas(len(tags)-i) + " more)")
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(mdCell(t))
+		size += len(t) + 2
+	}
+	return b.String()
+}
+
+// mdCell returns s made safe for a markdown table cell or heading: control
+// characters and invalid UTF-8 are shown as escapes, text past cellRunes
+// runes is cut, and characters that markdown or HTML would act on are
+// escaped, so the text cannot end the cell, start a code span, link, HTML
+// tag or emphasis, or mention a user or team.
+func mdCell(s string) string {
+	s = display(s)
+	if r := []rune(s); len(r) > cellRunes {
+		s = string(r[:cellRunes]) + "…"
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '\\', '`', '*', '_', '[', ']', '|', '~', '#', '!':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '&':
+			b.WriteString("&amp;")
+		case '@':
+			b.WriteString("&#64;")
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
