@@ -1,0 +1,174 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+)
+
+// List streams the files matching p, page after page (skip/limit), without
+// ever holding more than one page. Iteration stops at the first error, which
+// is yielded with a zero File.
+//
+// Paging ends at the first page shorter than the page size. With Type "all"
+// the API also returns folders: they come as Files of Type "folder" with no
+// FileID.
+func (c *Client) List(ctx context.Context, p ListParams) iter.Seq2[File, error] {
+	return func(yield func(File, error) bool) {
+		if p.Limit == 0 {
+			p.Limit = MaxPageSize
+		}
+		for {
+			page, err := c.ListPage(ctx, p)
+			if err != nil {
+				yield(File{}, err)
+				return
+			}
+			for _, f := range page {
+				if !yield(f, nil) {
+					return
+				}
+			}
+			if len(page) < p.Limit {
+				return
+			}
+			p.Skip += len(page)
+		}
+	}
+}
+
+// ListPage returns one page of GET /v1/files: at most p.Limit files (1000
+// when Limit is 0) from offset p.Skip. A Limit outside 0..1000 or a negative
+// Skip is an *Error of kind ErrBadRequest, sent to nobody.
+func (c *Client) ListPage(ctx context.Context, p ListParams) ([]File, error) {
+	if p.Limit < 0 || p.Limit > MaxPageSize || p.Skip < 0 {
+		return nil, &Error{Op: OpList, Kind: ErrBadRequest,
+			Err: fmt.Errorf("limit %d and skip %d: limit must be 1..%d (0 for %d) and skip at least 0", p.Limit, p.Skip, MaxPageSize, MaxPageSize)}
+	}
+	q := url.Values{}
+	set := func(k, v string) {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	set("path", p.Path)
+	set("searchQuery", p.SearchQuery)
+	set("type", p.Type)
+	set("sort", p.Sort)
+	set("fileType", p.FileType)
+	limit := p.Limit
+	if limit == 0 {
+		limit = MaxPageSize
+	}
+	q.Set("limit", strconv.Itoa(limit))
+	if p.Skip > 0 {
+		q.Set("skip", strconv.Itoa(p.Skip))
+	}
+	resp, err := c.do(ctx, request{op: OpList, method: http.MethodGet, path: "/v1/files", query: q})
+	if err != nil {
+		return nil, err
+	}
+	if resp.status != http.StatusOK {
+		return nil, c.statusError(OpList, resp)
+	}
+	var files []File
+	if err := json.Unmarshal(resp.body, &files); err != nil {
+		return nil, c.decodeError(OpList, resp, err)
+	}
+	if files == nil {
+		return nil, c.decodeError(OpList, resp, fmt.Errorf("expected a JSON array of files"))
+	}
+	for i := range files {
+		files[i].normalize()
+	}
+	return files, nil
+}
+
+// Details returns one file. A missing file is an *Error of kind ErrNotFound.
+func (c *Client) Details(ctx context.Context, fileID string) (File, error) {
+	if fileID == "" {
+		return File{}, &Error{Op: OpDetails, Kind: ErrBadRequest, Err: fmt.Errorf("empty fileId")}
+	}
+	resp, err := c.do(ctx, request{op: OpDetails, method: http.MethodGet, path: "/v1/files/" + url.PathEscape(fileID) + "/details"})
+	if err != nil {
+		return File{}, err
+	}
+	if resp.status != http.StatusOK {
+		return File{}, c.statusError(OpDetails, resp)
+	}
+	var f File
+	if err := json.Unmarshal(resp.body, &f); err != nil {
+		return File{}, c.decodeError(OpDetails, resp, err)
+	}
+	if f.FileID == "" {
+		return File{}, c.decodeError(OpDetails, resp, fmt.Errorf("the file object has no fileId"))
+	}
+	f.normalize()
+	return f, nil
+}
+
+// removeTagsAnswer is the body of a 200 or 207 removeTags answer.
+type removeTagsAnswer struct {
+	Succeeded []string    `json:"successfullyUpdatedFileIds"`
+	Errors    []FileError `json:"errors"`
+}
+
+// RemoveTags removes tags from at most MaxRemoveTagsFiles files in one call.
+// 200: the result and nil. 207: the result and a *PartialError. 404: an *Error
+// of kind ErrNotFound with MissingFileIDs, nothing changed.
+//
+// Empty fileIDs or tags, or more than MaxRemoveTagsFiles files, are an *Error
+// of kind ErrBadRequest without a request. The call is retried as a whole on
+// connection errors, timeouts, 429 and 5xx: removal is idempotent.
+func (c *Client) RemoveTags(ctx context.Context, fileIDs, tags []string) (RemoveTagsResult, error) {
+	switch {
+	case len(fileIDs) == 0 || len(tags) == 0:
+		return RemoveTagsResult{}, &Error{Op: OpRemoveTags, Kind: ErrBadRequest,
+			Err: fmt.Errorf("%d fileIds and %d tags: a call needs at least one of each", len(fileIDs), len(tags))}
+	case len(fileIDs) > MaxRemoveTagsFiles:
+		return RemoveTagsResult{}, &Error{Op: OpRemoveTags, Kind: ErrBadRequest,
+			Err: fmt.Errorf("%d fileIds: at most %d files per call; split the call", len(fileIDs), MaxRemoveTagsFiles)}
+	}
+	body, err := json.Marshal(struct {
+		FileIDs []string `json:"fileIds"`
+		Tags    []string `json:"tags"`
+	}{fileIDs, tags})
+	if err != nil {
+		return RemoveTagsResult{}, &Error{Op: OpRemoveTags, Kind: ErrBadRequest, Err: err}
+	}
+	resp, err := c.do(ctx, request{op: OpRemoveTags, method: http.MethodPost, path: "/v1/files/removeTags", body: body})
+	if err != nil {
+		return RemoveTagsResult{}, err
+	}
+	switch resp.status {
+	case http.StatusOK, http.StatusMultiStatus:
+	default:
+		return RemoveTagsResult{}, c.statusError(OpRemoveTags, resp)
+	}
+	var a removeTagsAnswer
+	if err := json.Unmarshal(resp.body, &a); err != nil {
+		return RemoveTagsResult{}, c.decodeError(OpRemoveTags, resp, err)
+	}
+	res := RemoveTagsResult{StatusCode: resp.status, Succeeded: a.Succeeded, Failed: a.Errors, Attempts: resp.attempts}
+	if res.Succeeded == nil {
+		res.Succeeded = []string{}
+	}
+	if resp.status == http.StatusMultiStatus {
+		return res, &PartialError{Op: OpRemoveTags, Succeeded: len(res.Succeeded), Failed: res.Failed}
+	}
+	return res, nil
+}
+
+// normalize turns the API's null lists into empty ones.
+func (f *File) normalize() {
+	if f.Tags == nil {
+		f.Tags = []string{}
+	}
+	if f.AITags == nil {
+		f.AITags = []AITag{}
+	}
+}
