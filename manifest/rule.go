@@ -2,6 +2,13 @@
 // It does no network I/O and reads nothing but the files it is given.
 package manifest
 
+import (
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+)
+
 // Position is where something was written in a manifest.
 type Position struct {
 	File string `json:"file"`
@@ -10,7 +17,16 @@ type Position struct {
 }
 
 // String formats the position as file:line:col (or file when unknown).
-func (p Position) String() string { panic("todo") }
+func (p Position) String() string {
+	s := p.File
+	if p.Line > 0 {
+		s += ":" + strconv.Itoa(p.Line)
+		if p.Col > 0 {
+			s += ":" + strconv.Itoa(p.Col)
+		}
+	}
+	return s
+}
 
 // Selection says which files a rule governs, before exclusions.
 type Selection struct {
@@ -28,21 +44,55 @@ type Rule struct {
 	ExactTags   []string  // forbidden tags written without glob characters
 	Globs       []string  // forbidden tags with *, ? or [ (path.Match syntax)
 	Source      Position  // where the rule starts
+
+	// forbidden holds forbiddenTags as written, duplicates removed.
+	forbidden []string
 }
+
+// IsGlob reports whether a forbiddenTags entry is a glob (it contains *, ?
+// or [) rather than an exact tag.
+func IsGlob(tag string) bool { return strings.ContainsAny(tag, "*?[") }
 
 // InScope reports whether a file with this id and path is selected by the
 // rule's paths or fileIds and not excluded. The searchQuery is not checked
 // here: it is evaluated by the API.
-func (r *Rule) InScope(fileID, filePath string) bool { panic("todo") }
+func (r *Rule) InScope(fileID, filePath string) bool {
+	if slices.Contains(r.Exclude.FileIDs, fileID) || underAny(filePath, r.Exclude.Paths) {
+		return false
+	}
+	return slices.Contains(r.Files.FileIDs, fileID) || underAny(filePath, r.Files.Paths)
+}
+
+// underAny reports whether filePath lies in one of folders (each ending in "/").
+func underAny(filePath string, folders []string) bool {
+	for _, f := range folders {
+		if strings.HasPrefix(filePath, f) {
+			return true
+		}
+	}
+	return false
+}
 
 // Forbids reports whether tag is forbidden by the rule, exactly or by a glob.
-func (r *Rule) Forbids(tag string) bool { panic("todo") }
+func (r *Rule) Forbids(tag string) bool {
+	if slices.Contains(r.ExactTags, tag) {
+		return true
+	}
+	for _, g := range r.Globs {
+		if ok, err := path.Match(g, tag); err == nil && ok {
+			return true
+		}
+	}
+	return false
+}
 
-// ForbiddenTags returns the rule's forbiddenTags as written (exact tags and globs).
-func (r *Rule) ForbiddenTags() []string { panic("todo") }
-
-// Load reads manifests from files and directories (every *.yaml and *.yml in
-// a directory, sorted, not recursive) and returns their rules in order. On
-// failure it returns an *Errors listing every problem found, each with its
-// file and, where known, line and column.
-func Load(paths ...string) ([]Rule, error) { panic("todo") }
+// ForbiddenTags returns the rule's forbiddenTags as written (exact tags and
+// globs), in manifest order with duplicates removed. The caller may modify
+// the returned slice.
+func (r *Rule) ForbiddenTags() []string {
+	if r.forbidden == nil {
+		// A Rule built by hand rather than by Load.
+		return append(slices.Clone(r.ExactTags), r.Globs...)
+	}
+	return slices.Clone(r.forbidden)
+}
