@@ -265,3 +265,105 @@ func mdCell(s string) string {
 	}
 	return b.String()
 }
+
+// RenderReportMarkdown writes a report as markdown for a pull request, a
+// step summary or a .md report file, never longer than GitHub's comment
+// limit.
+//
+// It writes a title, a line saying whether every planned file converged, a
+// table of file counts by status, the run's times and API counts, then a
+// section per status in this order: failed files with their errors,
+// pending, missing, changed. Each section lists its first ShownFiles files
+// in the open and the rest in a collapsed <details> block, left out with a
+// line pointing to the JSON report when the whole would not fit. The file
+// counts come from r.Files; tags removed, scanned files and API counts from
+// r.Summary. Text from the report is escaped as by RenderMarkdown.
+// RenderReportMarkdown returns the first error from w.
+func RenderReportMarkdown(w io.Writer, r *Report) error {
+	byStatus := map[string][]FileResult{}
+	for _, f := range r.Files {
+		byStatus[f.Status] = append(byStatus[f.Status], f)
+	}
+	failed, pending := len(byStatus[StatusFailed]), len(byStatus[StatusPending])
+	other := len(r.Files) - failed - pending - len(byStatus[StatusChanged]) - len(byStatus[StatusMissing])
+
+	d := &mdDoc{}
+	command := r.Command
+	if command == "" {
+		command = "apply"
+	}
+	d.line("## tagprune " + mdCell(command) + " report")
+	d.line("")
+	switch {
+	case failed+pending+other == 0:
+		d.line("**All " + plural(len(r.Files), "planned file", "planned files") + " converged.**")
+	default:
+		d.line("**" + plural(failed+pending+other, "planned file has", "planned files have") + " not converged** (" +
+			commas(failed) + " failed, " + commas(pending) + " pending). Running `tagprune apply` again changes what is left.")
+	}
+	d.line("")
+	if r.Interrupted {
+		d.line("> **Interrupted:** no new call was started once the run was stopped.")
+		d.line("")
+	}
+	if r.Error != "" {
+		d.line("> **Error:** " + mdCell(r.Error))
+		d.line("")
+	}
+	d.line("| Changed | Failed | Missing | Pending | Tags removed |")
+	d.line("| ---: | ---: | ---: | ---: | ---: |")
+	d.line("| " + commas(len(byStatus[StatusChanged])) + " | " + commas(failed) + " | " + commas(len(byStatus[StatusMissing])) +
+		" | " + commas(pending) + " | " + commas(r.Summary.TagsRemoved) + " |")
+	d.line("")
+	var meta []string
+	if !r.StartedAt.IsZero() {
+		meta = append(meta, "Started "+r.StartedAt.UTC().Format(time.RFC3339))
+		if !r.FinishedAt.IsZero() {
+			meta = append(meta, "took "+r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String())
+		}
+	}
+	if r.Tool != "" {
+		meta = append(meta, "tagprune "+mdCell(r.Tool))
+	}
+	s := r.Summary
+	meta = append(meta, plural(s.FilesScanned, "file", "files")+" scanned",
+		"API requests: "+commas(s.APICalls.List)+" list, "+commas(s.APICalls.Details)+" details, "+
+			commas(s.APICalls.RemoveTags)+" removeTags ("+plural(s.Retries, "retry", "retries")+", "+
+			commas(s.RateLimited)+" rate-limited)")
+	d.line(strings.Join(meta, " · ") + ".")
+	d.line("")
+
+	fileCell := func(f FileResult) string { return mdCell(f.FilePath) + " | " + mdCell(f.FileID) }
+	kinds := []struct {
+		status, title, intro, header string
+		row                          func(FileResult) string
+	}{
+		{StatusFailed, "Failed", "These files could not be changed; their tags are as they were.",
+			"| File | File ID | Tags not removed | Error |\n| --- | --- | --- | --- |",
+			func(f FileResult) string { return "| " + fileCell(f) + " | " + mdTags(f.RemoveTags) + " | " + mdCell(f.Error) + " |" }},
+		{StatusPending, "Pending", "These files were not reached; nothing was changed on them.",
+			"| File | File ID | Tags not removed |\n| --- | --- | --- |",
+			func(f FileResult) string { return "| " + fileCell(f) + " | " + mdTags(f.RemoveTags) + " |" }},
+		{StatusMissing, "Missing", "These files no longer exist in the library.",
+			"| File | File ID |\n| --- | --- |",
+			func(f FileResult) string { return "| " + fileCell(f) + " |" }},
+		{StatusChanged, "Changed", "The tags were removed from these files.",
+			"| File | Tags removed |\n| --- | --- |",
+			func(f FileResult) string { return "| " + mdCell(f.FilePath) + " | " + mdTags(f.RemoveTags) + " |" }},
+	}
+	var secs []mdSection
+	for _, k := range kinds {
+		files := byStatus[k.status]
+		if len(files) == 0 {
+			continue
+		}
+		sec := mdSection{heading: "### " + k.title + " (" + commas(len(files)) + ")", intro: k.intro, header: k.header}
+		for _, f := range files {
+			sec.rows = append(sec.rows, k.row(f))
+		}
+		secs = append(secs, sec)
+	}
+	d.sections(secs, "the JSON report")
+	_, err := io.WriteString(w, d.b.String())
+	return err
+}
