@@ -147,10 +147,13 @@ type PlanOptions struct {
 // ApplyOptions tune applying.
 type ApplyOptions struct {
 	Tool        string
-	Concurrency int // removeTags calls in flight; 0 means a default
+	Concurrency int // removeTags calls in flight; 0 means DefaultConcurrency
 	// MaxFileRetries bounds how often the failed files of a 207 are sent
-	// again; 0 means a default.
+	// again; 0 means DefaultFileRetries.
 	MaxFileRetries int
+	// Grace bounds how long calls in flight may run on once ctx is
+	// cancelled; 0 means DefaultGrace.
+	Grace time.Duration
 	// Progress, if set, is called after each call with files done so far.
 	Progress func(done, total int)
 }
