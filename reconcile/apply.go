@@ -45,6 +45,12 @@ const (
 // the error wraps ctx.Err(). Files that could not be changed because of a 207
 // do not make err non-nil: the report's Summary.FilesFailed says so.
 func Apply(ctx context.Context, lib Library, plan *Plan, opts ApplyOptions) (*Report, error) {
+	return apply(ctx, lib, plan, opts, nil)
+}
+
+// apply is Apply, with the files known to be missing left out of the calls
+// and reported StatusMissing.
+func apply(ctx context.Context, lib Library, plan *Plan, opts ApplyOptions, missing []string) (*Report, error) {
 	conc := cmp0(opts.Concurrency, DefaultConcurrency)
 	retries := cmp0(opts.MaxFileRetries, DefaultFileRetries)
 	grace := cmp0(opts.Grace, DefaultGrace)
@@ -62,6 +68,18 @@ func Apply(ctx context.Context, lib Library, plan *Plan, opts ApplyOptions) (*Re
 	for i, f := range r.Files {
 		a.index[f.FileID] = i
 	}
+	a.mark(missing, StatusMissing, "")
+	batches := plan.Batches
+	if len(missing) > 0 {
+		batches = nil
+		for _, b := range plan.Batches {
+			b.FileIDs = slices.DeleteFunc(slices.Clone(b.FileIDs), func(id string) bool { return slices.Contains(missing, id) })
+			if len(b.FileIDs) > 0 {
+				batches = append(batches, b)
+			}
+		}
+		a.results = make([][]BatchResult, len(batches))
+	}
 
 	// Calls run on a context that outlives ctx by at most the grace period.
 	callCtx, cancelCalls := context.WithCancel(context.WithoutCancel(ctx))
@@ -75,7 +93,7 @@ func Apply(ctx context.Context, lib Library, plan *Plan, opts ApplyOptions) (*Re
 
 	var g errgroup.Group
 	g.SetLimit(conc)
-	for bi, b := range plan.Batches {
+	for bi, b := range batches {
 		if a.stopped() {
 			a.results[bi] = []BatchResult{skipped(b)}
 			continue
