@@ -133,6 +133,9 @@ func New(opts ...Option) (*Client, error) {
 	}
 	base, err := checkBaseURL(c.rawBase, c.handler != nil)
 	if err != nil {
+		if c.key != "" && strings.Contains(err.Error(), c.key) {
+			return nil, errors.New(strings.ReplaceAll(err.Error(), c.key, "[REDACTED]"))
+		}
 		return nil, err
 	}
 	c.base = base
@@ -183,18 +186,25 @@ func checkBaseURL(raw string, inProcess bool) (string, error) {
 		return "", fmt.Errorf("invalid API base URL: %w; give an absolute https:// URL such as %s", err, DefaultBaseURL)
 	}
 	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return "", fmt.Errorf("invalid API base URL %q: it must be an absolute http(s) URL such as %s", u.Redacted(), DefaultBaseURL)
+		return "", fmt.Errorf("invalid API base URL %q: it must be an absolute http(s) URL such as %s", shown(u), DefaultBaseURL)
 	}
 	if u.User != nil {
-		return "", fmt.Errorf("invalid API base URL %q: it must not carry credentials; give the private key through IMAGEKIT_PRIVATE_KEY or --private-key-file", u.Redacted())
+		return "", fmt.Errorf("invalid API base URL %q: it must not carry credentials; give the private key through IMAGEKIT_PRIVATE_KEY or --private-key-file", shown(u))
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("invalid API base URL %q: it must not have a query or fragment", u.Redacted())
+		return "", fmt.Errorf("invalid API base URL %q: it must not have a query or fragment", shown(u))
 	}
 	if u.Scheme == "http" && !inProcess && !isLoopback(u.Hostname()) {
-		return "", fmt.Errorf("refusing plain http API base URL %q: the private key would cross the network unencrypted; use https://, or http:// only on a loopback host (localhost, 127.0.0.1, ::1)", u.Redacted())
+		return "", fmt.Errorf("refusing plain http API base URL %q: the private key would cross the network unencrypted; use https://, or http:// only on a loopback host (localhost, 127.0.0.1, ::1)", shown(u))
 	}
 	return strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), nil
+}
+
+// shown returns u for messages: without its user info, which may hold a key.
+func shown(u *url.URL) string {
+	v := *u
+	v.User = nil
+	return v.String()
 }
 
 func isLoopback(host string) bool {

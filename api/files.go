@@ -153,6 +153,9 @@ func (c *Client) RemoveTags(ctx context.Context, fileIDs, tags []string) (Remove
 	if err := json.Unmarshal(resp.body, &a); err != nil {
 		return RemoveTagsResult{}, c.decodeError(OpRemoveTags, resp, err)
 	}
+	for i := range a.Errors {
+		a.Errors[i].Error = c.redact(a.Errors[i].Error)
+	}
 	res := RemoveTagsResult{StatusCode: resp.status, Succeeded: a.Succeeded, Failed: a.Errors, Attempts: resp.attempts}
 	if res.Succeeded == nil {
 		res.Succeeded = []string{}

@@ -1,0 +1,139 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tagprune/tagprune/api"
+)
+
+const canaryKey = "private_CANARY_k3y_do_not_print"
+
+// echo answers status with a body that repeats the credentials it received,
+// as a careless or hostile server might.
+func echo(status int, headers ...string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		user, _, _ := r.BasicAuth()
+		msg := fmt.Sprintf("bad credentials %s for user %s", auth, user)
+		body := map[string]any{"message": msg, "help": msg, "missingFileIds": []string{"f1"},
+			"successfullyUpdatedFileIds": []string{}, "errors": []map[string]string{{"fileId": "f1", "error": msg}}}
+		answer(status, body, headers...)(w, r)
+	}
+}
+
+func echoText(status int) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, "<html>"+r.Header.Get("Authorization")+"</html>")
+	}
+}
+
+func TestKeyNeverLeaks(t *testing.T) {
+	hang := func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
+	paths := []struct {
+		name    string
+		handler http.HandlerFunc
+	}{
+		{"Unauthorized", echo(401)},
+		{"Forbidden", echo(403)},
+		{"NotFound", echo(404)},
+		{"BadRequest", echo(400)},
+		{"PartialSuccess", echo(207)},
+		{"RateLimitedForever", echo(429, "X-RateLimit-Reset", "10")},
+		{"ServerErrorForever", echoText(503)},
+		{"MalformedAnswer", echoText(200)},
+		{"CutOffAnswer", cutOff},
+		{"Timeout", hang},
+	}
+	type call struct {
+		name string
+		run  func(*api.Client) error
+	}
+	calls := []call{
+		{"List", func(c *api.Client) error {
+			for _, err := range c.List(context.Background(), api.ListParams{SearchQuery: `tags IN ["x"]`}) {
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+		{"Details", func(c *api.Client) error { _, err := c.Details(context.Background(), "f1"); return err }},
+		{"RemoveTags", func(c *api.Client) error {
+			_, err := c.RemoveTags(context.Background(), []string{"f1"}, []string{"x"})
+			return err
+		}},
+	}
+	for _, p := range paths {
+		for _, cl := range calls {
+			t.Run(p.name+"/"+cl.name, func(t *testing.T) {
+				var logs bytes.Buffer
+				logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+				c, rec, _ := serve(t, []http.HandlerFunc{p.handler}, api.WithPrivateKey(canaryKey), api.WithLogger(logger),
+					api.WithTimeout(50*time.Millisecond), api.WithRetry(api.RetryPolicy{MaxAttempts: 2}))
+				err := cl.run(c)
+				require.Error(t, err)
+				require.NotEmpty(t, rec.Requests())
+				require.Contains(t, rec.Requests()[0].Auth, basicCanary(), "the key was sent")
+				assertNoKey(t, err, logs.String())
+			})
+		}
+	}
+}
+
+func TestKeyNeverLeaksWhenUnreachableOrCancelled(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c, err := api.New(api.WithBaseURL(url), api.WithPrivateKey(canaryKey), api.WithLogger(logger),
+		api.WithClock(newFakeClock()), api.WithRetry(api.RetryPolicy{MaxAttempts: 2}))
+	require.NoError(t, err)
+	_, err = c.Details(context.Background(), "f1")
+	require.ErrorIs(t, err, api.ErrTransport)
+	assertNoKey(t, err, logs.String())
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = c.RemoveTags(ctx, []string{"f1"}, []string{"x"})
+	require.Error(t, err)
+	assertNoKey(t, err, logs.String())
+}
+
+func TestNewErrorsNeverLeakTheKey(t *testing.T) {
+	_, err := api.New(api.WithBaseURL("http://"+canaryKey+"@example.com"), api.WithPrivateKey(canaryKey))
+	require.Error(t, err)
+	assertNoKey(t, err, "")
+}
+
+func basicCanary() string {
+	return base64.StdEncoding.EncodeToString([]byte(canaryKey + ":"))
+}
+
+func assertNoKey(t *testing.T, err error, logs string) {
+	t.Helper()
+	outputs := map[string]string{
+		"error":      err.Error(),
+		"formatted":  fmt.Sprintf("%v %+v %#v %q", err, err, err, err),
+		"debug logs": logs,
+	}
+	for where, s := range outputs {
+		for _, secret := range []string{canaryKey, basicCanary(), "CANARY"} {
+			assert.False(t, strings.Contains(s, secret), "%s contains %q: %s", where, secret, s)
+		}
+	}
+}
