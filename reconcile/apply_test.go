@@ -1,0 +1,159 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tagprune/tagprune/api"
+	"github.com/tagprune/tagprune/manifest"
+)
+
+// planFor plans rule r ("x" forbidden everywhere) over n files, size per call.
+func planFor(t *testing.T, n, size int) (*fakeLib, *Plan) {
+	t.Helper()
+	lib := newFakeLib(nFiles("f", n, "/a/", "x", "keep")...)
+	p, err := MakePlan(context.Background(), lib, []manifest.Rule{rule("r", []string{"/"}, nil, "x")}, PlanOptions{BatchSize: size})
+	require.NoError(t, err)
+	require.Len(t, p.Changes, n)
+	return lib, p
+}
+
+func statuses(r *Report) map[string]string {
+	out := map[string]string{}
+	for _, f := range r.Files {
+		out[f.FileID] = f.Status
+	}
+	return out
+}
+
+func outcomes(r *Report) []string {
+	var out []string
+	for _, b := range r.Batches {
+		out = append(out, b.Outcome)
+	}
+	return out
+}
+
+func partial(ids []string, fail ...string) (api.RemoveTagsResult, error, bool) {
+	res := api.RemoveTagsResult{StatusCode: 207, Attempts: 1}
+	for _, id := range ids {
+		if slices.Contains(fail, id) {
+			res.Failed = append(res.Failed, api.FileError{FileID: id, Error: "Error in removing tags"})
+		} else {
+			res.Succeeded = append(res.Succeeded, id)
+		}
+	}
+	return res, &api.PartialError{Op: "remove tags", Failed: res.Failed}, true
+}
+
+func TestApply(t *testing.T) {
+	t.Run("applies every batch and reports every file changed", func(t *testing.T) {
+		lib, p := planFor(t, 5, 2)
+		var mu sync.Mutex
+		var last [2]int
+		r, err := Apply(context.Background(), lib, p, ApplyOptions{Tool: "test", Progress: func(done, total int) {
+			mu.Lock()
+			last = [2]int{done, total}
+			mu.Unlock()
+		}})
+		require.NoError(t, err)
+		assert.Equal(t, 5, r.Summary.FilesChanged)
+		assert.Equal(t, 5, r.Summary.TagsRemoved)
+		assert.Equal(t, 3, r.Summary.APICalls.RemoveTags)
+		assert.Equal(t, []string{"ok", "ok", "ok"}, outcomes(r))
+		assert.Equal(t, [2]int{5, 5}, last)
+		assert.Equal(t, []string{"keep"}, lib.tags("f0000"))
+		assert.False(t, r.Interrupted)
+	})
+
+	t.Run("207 failed files are retried with the same tags", func(t *testing.T) {
+		lib, p := planFor(t, 3, 50)
+		lib.hook = func(n int, ids, tags []string) (api.RemoveTagsResult, error, bool) {
+			if n == 0 {
+				return partial(ids, "f0001")
+			}
+			return api.RemoveTagsResult{}, nil, false
+		}
+		r, err := Apply(context.Background(), lib, p, ApplyOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, 3, r.Summary.FilesChanged)
+		assert.Equal(t, []string{"partial", "ok"}, outcomes(r))
+		assert.Equal(t, []string{"f0001"}, r.Batches[1].FileIDs)
+		assert.Equal(t, []string{"x"}, lib.calls[1].Tags)
+		assert.Equal(t, 207, r.Batches[0].HTTPStatus)
+	})
+
+	t.Run("207 failures that persist end failed with the API's message", func(t *testing.T) {
+		lib, p := planFor(t, 3, 50)
+		lib.hook = func(n int, ids, tags []string) (api.RemoveTagsResult, error, bool) { return partial(ids, "f0002") }
+		r, err := Apply(context.Background(), lib, p, ApplyOptions{MaxFileRetries: 2})
+		require.NoError(t, err)
+		assert.Len(t, lib.calls, 3)
+		assert.Equal(t, map[string]string{"f0000": StatusChanged, "f0001": StatusChanged, "f0002": StatusFailed}, statuses(r))
+		assert.Contains(t, r.Files[2].Error, "Error in removing tags")
+		assert.Equal(t, 1, r.Summary.FilesFailed)
+		assert.Equal(t, []string{"x", "keep"}, lib.tags("f0002"))
+	})
+
+	t.Run("404 drops the missing files and sends the rest again", func(t *testing.T) {
+		lib, p := planFor(t, 4, 50)
+		delete(lib.files, "f0001")
+		r, err := Apply(context.Background(), lib, p, ApplyOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, map[string]string{"f0000": StatusChanged, "f0001": StatusMissing, "f0002": StatusChanged, "f0003": StatusChanged}, statuses(r))
+		assert.Equal(t, []string{"missing", "ok"}, outcomes(r))
+		assert.Equal(t, []string{"f0000", "f0002", "f0003"}, r.Batches[1].FileIDs)
+		assert.Equal(t, 1, r.Summary.FilesMissing)
+	})
+
+	t.Run("a fatal error stops new calls and leaves unreached files pending", func(t *testing.T) {
+		lib, p := planFor(t, 6, 2)
+		lib.hook = func(n int, ids, tags []string) (api.RemoveTagsResult, error, bool) {
+			return api.RemoveTagsResult{}, &api.Error{Op: "remove tags", StatusCode: 401, Kind: api.ErrAuth, Message: "Your account cannot be authenticated.", Attempts: 1}, true
+		}
+		r, err := Apply(context.Background(), lib, p, ApplyOptions{Concurrency: 1})
+		var ae *api.Error
+		require.ErrorAs(t, err, &ae)
+		assert.Equal(t, 401, ae.StatusCode)
+		assert.Len(t, lib.calls, 1)
+		assert.Equal(t, map[string]string{"f0000": StatusFailed, "f0001": StatusFailed, "f0002": StatusPending, "f0003": StatusPending, "f0004": StatusPending, "f0005": StatusPending}, statuses(r))
+		assert.Equal(t, []string{"failed", "skipped", "skipped"}, outcomes(r))
+		assert.Equal(t, 4, r.Summary.FilesPending)
+		assert.NotEmpty(t, r.Error)
+	})
+
+	t.Run("cancellation starts no new call and leaves unconfirmed files pending", func(t *testing.T) {
+		lib, p := planFor(t, 6, 2)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		lib.hook = func(n int, ids, tags []string) (api.RemoveTagsResult, error, bool) {
+			cancel() // the signal arrives while the first call is in flight
+			return api.RemoveTagsResult{}, nil, false
+		}
+		r, err := Apply(ctx, lib, p, ApplyOptions{Concurrency: 1})
+		require.ErrorIs(t, err, context.Canceled)
+		assert.True(t, r.Interrupted)
+		assert.Len(t, lib.calls, 1)
+		assert.Equal(t, map[string]string{"f0000": StatusChanged, "f0001": StatusChanged, "f0002": StatusPending, "f0003": StatusPending, "f0004": StatusPending, "f0005": StatusPending}, statuses(r))
+	})
+
+	t.Run("a call cut short by the interrupt leaves its files pending", func(t *testing.T) {
+		lib, p := planFor(t, 2, 50)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		lib.hook = func(n int, ids, tags []string) (api.RemoveTagsResult, error, bool) {
+			cancel()
+			return api.RemoveTagsResult{}, &api.Error{Op: "remove tags", Kind: api.ErrTransport, Err: context.Canceled}, true
+		}
+		r, err := Apply(ctx, lib, p, ApplyOptions{})
+		require.True(t, errors.Is(err, context.Canceled))
+		assert.Equal(t, 2, r.Summary.FilesPending)
+		assert.Equal(t, 0, r.Summary.FilesFailed)
+	})
+}
