@@ -16,11 +16,11 @@ import (
 const (
 	// paceMargin keeps the learned rate a little under the API's limit, so
 	// that network jitter does not push a window over it.
-	paceMargin = 0.95
+	paceMargin = 0.97
 	// burstShare is the part of one interval's allowance that may start at
 	// once: with it, a burst plus a full interval at the paced rate stays
 	// within the limit even for a fixed-window counter.
-	burstShare = 0.05
+	burstShare = 0.03
 	// slowDown is how much a 429 lowers the rate; every success then
 	// recovers recoverStep of the learned rate, up to all of it.
 	slowDown    = 0.75
