@@ -1,8 +1,10 @@
 package imagekittest
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,8 +63,9 @@ const (
 // the name has none. HAS, embeddedMetadata, and anything else not listed is an
 // error naming the unsupported part.
 type Query struct {
-	root *node
-	src  string
+	root  *node
+	src   string
+	hints Hints
 }
 
 // Hints is what every file matching a Query must satisfy, for index lookups.
@@ -117,7 +120,7 @@ func ParseQuery(s string, now time.Time) (*Query, error) {
 		}
 		return nil, p.errf("unexpected %s after a complete condition; expected AND, OR or the end of the query", p.tok.describe())
 	}
-	return &Query{root: root, src: s}, nil
+	return &Query{root: root, src: s, hints: root.hints()}, nil
 }
 
 // Match reports whether f matches the query.
@@ -127,9 +130,9 @@ func (q *Query) Match(f *File) bool { return q.root.match(f) }
 // conditions that every match must meet. The result is a fresh copy the
 // caller may keep or change.
 func (q *Query) Hints() Hints {
-	h := q.root.hints()
-	h.IDs = append([]string(nil), h.IDs...)
-	h.Tags = append([]string(nil), h.Tags...)
+	h := q.hints
+	h.IDs = slices.Clone(h.IDs)
+	h.Tags = slices.Clone(h.Tags)
 	if h.ByID && h.IDs == nil {
 		h.IDs = []string{}
 	}
@@ -176,25 +179,17 @@ func (n *node) match(f *File) bool {
 func (n *node) hints() Hints {
 	switch n.op {
 	case opAnd:
-		var h Hints
-		for i, k := range n.kids {
-			if i == 0 {
-				h = k.hints()
-			} else {
-				h = andHints(h, k.hints())
-			}
+		h := n.kids[0].hints()
+		for _, k := range n.kids[1:] {
+			h = andHints(h, k.hints())
 		}
 		return h
 	case opOr:
-		var h Hints
+		all := make([]Hints, len(n.kids))
 		for i, k := range n.kids {
-			if i == 0 {
-				h = k.hints()
-			} else {
-				h = orHints(h, k.hints())
-			}
+			all[i] = k.hints()
 		}
-		return h
+		return orHints(all)
 	default:
 		return n.hint
 	}
@@ -259,43 +254,62 @@ func narrowerFolder(a, b Hints) bool {
 	return len(a.Folder) > len(b.Folder)
 }
 
-// orHints combines the hints of two alternatives: a constraint survives only
-// when both sides have one of the same kind, and then it widens to cover both.
-func orHints(a, b Hints) Hints {
-	var h Hints
-	if a.ByID && b.ByID {
-		h.ByID = true
-		h.IDs = union(a.IDs, b.IDs)
+// orHints combines the hints of alternatives: a constraint survives only
+// when every alternative has one of the same kind, and then it widens to
+// cover them all.
+func orHints(all []Hints) Hints {
+	h := all[0]
+	var ids, tags [][]string
+	for _, a := range all {
+		h.ByID = h.ByID && a.ByID
+		h.ByTag = h.ByTag && a.ByTag
+		ids = append(ids, a.IDs)
+		tags = append(tags, a.Tags)
 	}
-	if a.ByTag && b.ByTag {
-		h.ByTag = true
-		h.Tags = union(a.Tags, b.Tags)
+	h.IDs, h.Tags = nil, nil
+	if h.ByID {
+		h.IDs = union(ids...)
 	}
-	if a.ByFolder && b.ByFolder {
-		switch {
-		case a.Folder == b.Folder:
-			h.ByFolder, h.Folder, h.Subtree = true, a.Folder, a.Subtree || b.Subtree
-		case a.Subtree && strings.HasPrefix(b.Folder, a.Folder):
-			h.ByFolder, h.Folder, h.Subtree = true, a.Folder, true
-		case b.Subtree && strings.HasPrefix(a.Folder, b.Folder):
-			h.ByFolder, h.Folder, h.Subtree = true, b.Folder, true
-		default:
-			if common := commonFolder(a.Folder, b.Folder); common != "/" {
-				h.ByFolder, h.Folder, h.Subtree = true, common, true
-			}
+	if h.ByTag {
+		h.Tags = union(tags...)
+	}
+	for _, b := range all[1:] {
+		if !h.ByFolder {
+			break
 		}
+		h.ByFolder = b.ByFolder
+		switch {
+		case !b.ByFolder:
+		case h.Folder == b.Folder:
+			h.Subtree = h.Subtree || b.Subtree
+		case h.Subtree && strings.HasPrefix(b.Folder, h.Folder):
+		case b.Subtree && strings.HasPrefix(h.Folder, b.Folder):
+			h.Folder, h.Subtree = b.Folder, true
+		default:
+			h.Folder, h.Subtree = commonFolder(h.Folder, b.Folder), true
+			h.ByFolder = h.Folder != "/"
+		}
+	}
+	if !h.ByFolder {
+		h.Folder, h.Subtree = "", false
 	}
 	return h
 }
 
-// union returns the values of a followed by those of b not in a.
-func union(a, b []string) []string {
-	seen := make(map[string]bool, len(a)+len(b))
-	out := make([]string, 0, len(a)+len(b))
-	for _, s := range append(a[:len(a):len(a)], b...) {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
+// union returns the values of the lists in order, each once.
+func union(lists ...[]string) []string {
+	n := 0
+	for _, l := range lists {
+		n += len(l)
+	}
+	seen := make(map[string]bool, n)
+	out := make([]string, 0, n)
+	for _, l := range lists {
+		for _, s := range l {
+			if !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
 		}
 	}
 	return out
@@ -839,7 +853,7 @@ func stringSet(vals []string) func(string) bool {
 	return func(s string) bool { _, ok := set[s]; return ok }
 }
 
-func dedupe(vals []string) []string { return union(vals, nil) }
+func dedupe(vals []string) []string { return union(vals) }
 
 func buildID(p *parser, op operator, vals []value) (*node, error) {
 	ids, err := stringsOf(p, "id", vals)
@@ -911,11 +925,11 @@ func buildPath(p *parser, op operator, vals []value) (*node, error) {
 	if len(folders) == 1 {
 		return cond(pred, Hints{ByFolder: true, Folder: folders[0]}), nil
 	}
-	h := Hints{ByFolder: true, Folder: folders[0]}
-	for _, d := range folders[1:] {
-		h = orHints(h, Hints{ByFolder: true, Folder: d})
+	alts := make([]Hints, len(folders))
+	for i, d := range folders {
+		alts[i] = Hints{ByFolder: true, Folder: d}
 	}
-	return cond(pred, h), nil
+	return cond(pred, orHints(alts)), nil
 }
 
 // hasAnyTag reports whether f carries one of the tags in tags or AITags names.
@@ -1285,6 +1299,9 @@ func customEqual(got any, w customValue) bool {
 		return w.isNum && float64(g) == w.num
 	case int64:
 		return w.isNum && float64(g) == w.num
+	case json.Number:
+		x, err := g.Float64()
+		return w.isNum && err == nil && x == w.num
 	case []any:
 		for _, item := range g {
 			if customEqual(item, w) {

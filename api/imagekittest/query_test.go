@@ -1,6 +1,7 @@
 package imagekittest_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -177,6 +178,8 @@ func TestQueryMatch(t *testing.T) {
 		{"custom metadata bool", `"customMetadata.onSale" = true`, nil, true},
 		{"custom metadata list item", `"customMetadata.colors" = "white"`, nil, true},
 		{"custom metadata in", `"customMetadata.brand" IN ["adidas", "nike"]`, nil, true},
+		{"custom metadata json number", `"customMetadata.count" = 3`, func(f *imagekittest.File) { f.CustomMetadata["count"] = json.Number("3") }, true},
+		{"custom metadata int", `"customMetadata.count" = 3.0`, func(f *imagekittest.File) { f.CustomMetadata["count"] = 3 }, true},
 		{"custom metadata missing key", `"customMetadata.size" = "42"`, nil, false},
 		{"custom metadata not equals missing key", `"customMetadata.size" NOT = "42"`, nil, true},
 		{"custom metadata not in", `"customMetadata.brand" NOT IN ["nike"]`, nil, false},
@@ -581,5 +584,20 @@ func BenchmarkParseQueryLongIDList(b *testing.B) {
 		if _, err := imagekittest.ParseQuery(s, now); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func BenchmarkQueryHintsManyAlternatives(b *testing.B) {
+	conds := make([]string, 5000)
+	for i := range conds {
+		conds[i] = fmt.Sprintf(`id = "x%d" OR tags IN ["t%d"]`, i, i)
+	}
+	s := strings.Join(conds, " OR ")
+	for b.Loop() {
+		q, err := imagekittest.ParseQuery(s, now)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = q.Hints()
 	}
 }
