@@ -1,0 +1,135 @@
+package reconcile_test
+
+import (
+	"context"
+	"path"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tagprune/tagprune/api"
+	"github.com/tagprune/tagprune/api/imagekittest"
+	"github.com/tagprune/tagprune/manifest"
+	"github.com/tagprune/tagprune/reconcile"
+)
+
+// emulatorRules forbid exact tags under one folder, a glob everywhere, and
+// exact tags on two files listed by id.
+func emulatorRules(files []imagekittest.File) []manifest.Rule {
+	return []manifest.Rule{
+		{Name: "retire-sales", Files: manifest.Selection{Paths: []string{"/products/"}}, Exclude: manifest.Selection{Paths: []string{"/products/kids/"}}, ExactTags: []string{"sale2019", "sale2020"}},
+		{Name: "old-campaigns", Files: manifest.Selection{Paths: []string{"/"}}, Globs: []string{"campaign-2023-*"}},
+		{Name: "by-id", Files: manifest.Selection{FileIDs: []string{files[3].FileID, files[7].FileID}}, ExactTags: []string{"draft", "legacy"}},
+	}
+}
+
+// wantRemove computes remove(f) from the manifest semantics.
+func wantRemove(rules []manifest.Rule, f imagekittest.File) []string {
+	var out []string
+	for _, r := range rules {
+		under := func(ds []string) bool {
+			return slices.ContainsFunc(ds, func(d string) bool { return strings.HasPrefix(f.FilePath, d) })
+		}
+		if slices.Contains(r.Exclude.FileIDs, f.FileID) || under(r.Exclude.Paths) {
+			continue
+		}
+		if !slices.Contains(r.Files.FileIDs, f.FileID) && !under(r.Files.Paths) {
+			continue
+		}
+		for _, t := range f.Tags {
+			ok := slices.Contains(r.ExactTags, t)
+			for _, g := range r.Globs {
+				m, _ := path.Match(g, t)
+				ok = ok || m
+			}
+			if ok && !slices.Contains(out, t) {
+				out = append(out, t)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestPlanAndApplyAgainstTheEmulator(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []imagekittest.Option
+	}{
+		{name: "a healthy API"},
+		{name: "a flaky API with partial answers", opts: []imagekittest.Option{imagekittest.WithPartialRate(0.3), imagekittest.WithFailRate(0.1), imagekittest.WithSeed(7)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files := imagekittest.GenerateLibrary(3000, 42)
+			rules := emulatorRules(files)
+			srv := imagekittest.NewServer(files, tt.opts...)
+			defer srv.Close()
+			client, err := api.New(api.WithBaseURL(srv.URL), api.WithRetry(api.RetryPolicy{BaseDelay: 1, MaxDelay: 2}))
+			require.NoError(t, err)
+			ctx := context.Background()
+
+			p, err := reconcile.MakePlan(ctx, client, rules, reconcile.PlanOptions{Tool: "test"})
+			require.NoError(t, err)
+			want := map[string][]string{}
+			for _, f := range files {
+				if rm := wantRemove(rules, f); len(rm) > 0 {
+					want[f.FileID] = rm
+				}
+			}
+			got := map[string][]string{}
+			for _, c := range p.Changes {
+				got[c.FileID] = c.RemoveTags
+			}
+			require.NotEmpty(t, want)
+			assert.Equal(t, want, got)
+			assert.Equal(t, (len(want)+49)/50, len(p.Batches), "one forbidden set per rule scope should batch tightly")
+			assert.Less(t, p.Summary.APICalls.List, 20, "reads stay a handful of list calls")
+
+			r, err := reconcile.Apply(ctx, client, p, reconcile.ApplyOptions{Concurrency: 4, MaxFileRetries: 10})
+			require.NoError(t, err)
+			assert.Equal(t, len(want), r.Summary.FilesChanged)
+			for _, f := range srv.Handler().Files() {
+				assert.Empty(t, wantRemove(rules, f), "file %s still carries forbidden tags", f.FileID)
+			}
+			again, err := reconcile.MakePlan(ctx, client, rules, reconcile.PlanOptions{})
+			require.NoError(t, err)
+			assert.Empty(t, again.Changes)
+		})
+	}
+}
+
+func TestApplySavedPlanAgainstTheEmulator(t *testing.T) {
+	files := imagekittest.GenerateLibrary(500, 3)
+	rules := emulatorRules(files)
+	i := slices.IndexFunc(files, func(f imagekittest.File) bool { return len(wantRemove(rules, f)) > 0 })
+	require.GreaterOrEqual(t, i, 0)
+	stubborn := files[i].FileID
+	srv := imagekittest.NewServer(files, imagekittest.WithFailFiles(stubborn))
+	defer srv.Close()
+	client, err := api.New(api.WithBaseURL(srv.URL))
+	require.NoError(t, err)
+	ctx := context.Background()
+	p, err := reconcile.MakePlan(ctx, client, rules, reconcile.PlanOptions{})
+	require.NoError(t, err)
+	require.NotEmpty(t, p.Changes)
+
+	chk, err := reconcile.CheckPlan(ctx, client, p)
+	require.NoError(t, err)
+	assert.Empty(t, chk.Stale)
+
+	r, err := reconcile.ApplySavedPlan(ctx, client, p, reconcile.ApplyOptions{MaxFileRetries: 1})
+	require.NoError(t, err)
+	require.True(t, slices.ContainsFunc(r.Files, func(f reconcile.FileResult) bool { return f.FileID == stubborn }))
+	assert.Equal(t, 1, r.Summary.FilesFailed)
+	for _, f := range r.Files {
+		if f.FileID == stubborn {
+			assert.Equal(t, reconcile.StatusFailed, f.Status)
+			continue
+		}
+		assert.Equal(t, reconcile.StatusChanged, f.Status, f.FileID)
+	}
+}
