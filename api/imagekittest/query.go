@@ -44,6 +44,11 @@ const (
 // case-sensitive. Strings are in double quotes with \" and \\ escapes; numbers
 // and booleans are bare.
 //
+// path compares the file's folder (File.Folder); a path value must start with
+// "/" and is read as a folder, so "/a" and "/a/" are the same. IN takes a
+// non-empty list in [ ]; NOT = and NOT IN match exactly the files that = and
+// IN do not, including files without the field.
+//
 // tags IN matches a file's tags and its AITags names, like the real API;
 // tags NOT IN matches files that carry none of the values in either;
 // tags EXISTS matches files with at least one tag or AITag.
@@ -357,8 +362,6 @@ func (t token) describe() string {
 		return "end of query"
 	case tString:
 		return fmt.Sprintf("string %s", strconv.Quote(t.text))
-	case tWord:
-		return strconv.Quote(t.text)
 	default:
 		return strconv.Quote(t.text)
 	}
