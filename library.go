@@ -1,0 +1,114 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/tagprune/tagprune/api"
+	"github.com/tagprune/tagprune/api/imagekittest"
+)
+
+// library is where a command reads and changes files: the ImageKit API, or a
+// local snapshot served in process by the emulator's handler.
+type library struct {
+	client  *api.Client
+	where   string                // the API URL or the snapshot file, for messages
+	handler *imagekittest.Handler // set in --library mode
+	file    string                // the snapshot file in --library mode
+}
+
+// openLibrary builds the client for the library the flags name. Nothing is
+// sent yet.
+func openLibrary(c *cli.Context, logger *slog.Logger) (*library, error) {
+	ua := "tagprune/" + version
+	if file := c.String(flagLibrary); file != "" {
+		files, err := imagekittest.LoadLibrary(file)
+		if err != nil {
+			return nil, fmt.Errorf("--library: %w", err)
+		}
+		h := imagekittest.NewHandler(files)
+		client, err := api.New(
+			// The handler runs in process: this URL is never dialled.
+			api.WithBaseURL("http://127.0.0.1"),
+			api.WithHTTPClient(&http.Client{Transport: handlerTransport{h}}),
+			api.WithUserAgent(ua),
+			api.WithRate(0, 0),
+			api.WithLogger(logger),
+		)
+		if err != nil {
+			return nil, err
+		}
+		return &library{client: client, where: file, handler: h, file: file}, nil
+	}
+	key, err := privateKey(c)
+	if err != nil {
+		return nil, err
+	}
+	url := c.String(flagAPIURL)
+	client, err := api.New(
+		api.WithBaseURL(url),
+		api.WithPrivateKey(key),
+		api.WithUserAgent(ua),
+		api.WithLogger(logger),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("--api-url: %w", err)
+	}
+	return &library{client: client, where: url}, nil
+}
+
+// save writes a changed snapshot back to its file (atomically); it does
+// nothing when the library is the API.
+func (l *library) save() error {
+	if l.handler == nil {
+		return nil
+	}
+	if err := imagekittest.SaveLibrary(l.file, l.handler.Files()); err != nil {
+		return fmt.Errorf("write the library back to %s: %w", l.file, err)
+	}
+	return nil
+}
+
+// privateKey reads the key from --private-key-file or IMAGEKIT_PRIVATE_KEY.
+func privateKey(c *cli.Context) (string, error) {
+	if path := c.String(flagPrivateKeyFile); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", fmt.Errorf("--private-key-file: %w", err)
+		}
+		key := strings.TrimSpace(string(b))
+		if key == "" {
+			return "", fmt.Errorf("--private-key-file %s is empty: it must hold your ImageKit private API key", path)
+		}
+		return key, nil
+	}
+	if key := strings.TrimSpace(os.Getenv("IMAGEKIT_PRIVATE_KEY")); key != "" {
+		return key, nil
+	}
+	return "", errors.New("no private API key: set IMAGEKIT_PRIVATE_KEY or pass --private-key-file FILE " +
+		"(or work on a snapshot with --library FILE)")
+}
+
+// handlerTransport serves requests with an http.Handler in process, so the
+// offline mode runs the real client code over the emulator without a socket.
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	sr := r.Clone(r.Context())
+	if sr.Body == nil {
+		sr.Body = http.NoBody // a server always sees a body
+	}
+	sr.RequestURI = r.URL.RequestURI()
+	t.h.ServeHTTP(rec, sr)
+	resp := rec.Result()
+	resp.Request = r
+	return resp, nil
+}
