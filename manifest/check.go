@@ -42,23 +42,21 @@ func (l *loader) check(file string, top *yaml.Node, doc *manifestDoc) {
 		}
 
 		filesNode := lookup(rn, "files")
-		r.Files.Paths = c.paths(lookup(filesNode, "paths"), rd.Files.Paths)
-		r.Files.FileIDs = c.fileIDs(lookup(filesNode, "fileIds"), rd.Files.FileIDs)
+		r.Files.Paths = c.paths(lookup(filesNode, "paths"))
+		r.Files.FileIDs = c.fileIDs(lookup(filesNode, "fileIds"))
 		if qn := lookup(filesNode, "searchQuery"); qn != nil {
 			r.Files.SearchQuery = strings.TrimSpace(rd.Files.SearchQuery)
 			if msg := checkSearchQuery(rd.Files.SearchQuery); msg != "" {
 				c.errAt(qn, "%s", msg)
 			}
 		}
-		if ex := rd.Files.Exclude; ex != nil {
-			exNode := lookup(filesNode, "exclude")
-			r.Exclude.Paths = c.paths(lookup(exNode, "paths"), ex.Paths)
-			r.Exclude.FileIDs = c.fileIDs(lookup(exNode, "fileIds"), ex.FileIDs)
+		if exNode := lookup(filesNode, "exclude"); exNode != nil {
+			r.Exclude.Paths = c.paths(lookup(exNode, "paths"))
+			r.Exclude.FileIDs = c.fileIDs(lookup(exNode, "fileIds"))
 		}
 
-		tagsNode := lookup(rn, "forbiddenTags")
-		for j, t := range rd.ForbiddenTags {
-			at := itemNode(tagsNode, j)
+		for j, at := range scalars(lookup(rn, "forbiddenTags")) {
+			t := at.Value
 			switch {
 			case strings.TrimSpace(t) == "":
 				c.errAt(at, "forbiddenTags entry %d is empty; write the tag or remove the entry", j+1)
@@ -100,21 +98,31 @@ func (c *checker) errAt(n *yaml.Node, format string, args ...any) {
 	c.l.add(pos, c.rule, format, args...)
 }
 
-// itemNode returns the j-th entry of a sequence node, or the node itself.
-func itemNode(seq *yaml.Node, j int) *yaml.Node {
-	if seq != nil && seq.Kind == yaml.SequenceNode && j < len(seq.Content) {
-		return seq.Content[j]
+// scalars returns the entries of a list of strings (aliases resolved),
+// leaving out what is not a string: the walk has reported those. Values
+// are read from the nodes rather than the decoded manifest so that each
+// keeps its position.
+func scalars(seq *yaml.Node) []*yaml.Node {
+	if seq == nil || seq.Kind != yaml.SequenceNode {
+		return nil
 	}
-	return seq
+	var out []*yaml.Node
+	for _, n := range seq.Content {
+		if r := resolve(n); r.Kind == yaml.ScalarNode && !isNull(r) {
+			out = append(out, &yaml.Node{Kind: yaml.ScalarNode, Value: r.Value, Line: n.Line, Column: n.Column})
+		}
+	}
+	return out
 }
 
-// paths validates and normalises folder paths, dropping duplicates.
-func (c *checker) paths(n *yaml.Node, ps []string) []string {
+// paths validates and normalises the folder paths of a list, dropping duplicates.
+func (c *checker) paths(n *yaml.Node) []string {
 	var out []string
-	for j, p := range ps {
+	for _, at := range scalars(n) {
+		p := at.Value
 		norm, msg := normalizePath(p)
 		if msg != "" {
-			c.errAt(itemNode(n, j), "%s", msg)
+			c.errAt(at, "%s", msg)
 			continue
 		}
 		if !slices.Contains(out, norm) {
@@ -150,17 +158,18 @@ func normalizePath(p string) (string, string) {
 
 // fileIDs validates fileIds, dropping duplicates. A fileId ends up inside
 // an id IN [...] searchQuery, so it may not hold quotes or spaces.
-func (c *checker) fileIDs(n *yaml.Node, ids []string) []string {
+func (c *checker) fileIDs(n *yaml.Node) []string {
 	var out []string
-	for j, id := range ids {
+	for j, at := range scalars(n) {
+		id := at.Value
 		switch {
 		case id == "":
-			c.errAt(itemNode(n, j), "fileIds entry %d is empty; write the fileId or remove the entry", j+1)
+			c.errAt(at, "fileIds entry %d is empty; write the fileId or remove the entry", j+1)
 			continue
 		case strings.ContainsFunc(id, func(r rune) bool {
 			return unicode.IsSpace(r) || unicode.IsControl(r) || r == '"' || r == '\'' || r == '\\'
 		}):
-			c.errAt(itemNode(n, j), "fileId %q holds spaces, quotes or backslashes; a fileId is a plain id such as 5e21880d5efe355febd4bccd", id)
+			c.errAt(at, "fileId %q holds spaces, quotes or backslashes; a fileId is a plain id such as 5e21880d5efe355febd4bccd", id)
 			continue
 		}
 		if !slices.Contains(out, id) {

@@ -49,6 +49,7 @@ var invalidCases = []struct {
 	{file: "empty-fileids.yaml", want: "fileIds is an empty list"},
 	{file: "fileid-with-quote.yaml", want: "holds spaces, quotes or backslashes"},
 	{file: "null-paths.yaml", want: "paths is empty"},
+	{file: "null-tag-entry.yaml", want: `null-tag-entry.yaml:8:8: rule "retire-sale-2019": forbiddenTags entry 2 is empty`, errors: 2},
 	{file: "alias-bomb.yaml", want: "aliases expand to more than 100000 YAML nodes"},
 	{file: "invalid-utf8.yaml", want: "manifest is not valid UTF-8 (first bad byte at offset 66)", noPos: true},
 	{file: "tab-indentation.yaml", want: "tab-indentation.yaml:5:1: invalid YAML: found character that cannot start any token; indent with spaces"},

@@ -41,6 +41,7 @@ var schemaExpressible = []string{
 	"empty-fileids.yaml",
 	"fileid-with-quote.yaml",
 	"null-paths.yaml",
+	"null-tag-entry.yaml",
 	"scalar-instead-of-list.yaml",
 	"exclude-unknown-key.yaml",
 	"empty-exclude.yaml",

@@ -119,7 +119,11 @@ func (w *walker) value(n *yaml.Node, t reflect.Type, what string) {
 			w.errAt(at, "%s must be a list, not a %s; write [value] for a single entry", what, kindName(n))
 		default:
 			rule := w.rule
-			for _, item := range n.Content {
+			for i, item := range n.Content {
+				if isNull(resolve(item)) {
+					w.errAt(item, "%s entry %d is empty; write a value or remove the entry", what, i+1)
+					continue
+				}
 				if t.Elem() == reflectType[ruleDoc]() {
 					w.rule = ruleName(resolve(item))
 				}
