@@ -53,7 +53,14 @@ type JUnitCase struct {
 	ClassName string         `xml:"classname,attr"`
 	Name      string         `xml:"name,attr"`
 	Failures  []JUnitFailure `xml:"failure"`
+	Skipped   *JUnitSkipped  `xml:"skipped"`
 	SystemOut string         `xml:"system-out,omitempty"`
+}
+
+// JUnitSkipped marks the test case of a rule whose files a plan would
+// change: a plan changes nothing, so it neither passes nor fails them.
+type JUnitSkipped struct {
+	Message string `xml:"message,attr"`
 }
 
 // JUnitFailure is one file of a rule that did not converge.
@@ -72,6 +79,9 @@ type JUnitFailure struct {
 // each of its rules: type "failed" for a file the API would not change, and
 // type "pending" for a file the run never reached, because a pending file
 // still carries its forbidden tags and CI should not show it as passing.
+// The report of a plan (command "plan") changes nothing: there, a rule with
+// files to change is <skipped>, with a message saying how many, and counts
+// in the skipped attributes.
 // The body of a failure lists the file id, path, tags and error. Changed
 // and missing files (deleted files count as converged) pass, and each test
 // case's <system-out> counts them. The tests and failures counts are counts
@@ -94,7 +104,8 @@ func RenderJUnit(w io.Writer, r *Report) error {
 	}
 
 	index := map[string]int{}
-	type tally struct{ changed, missing int }
+	isPlan := r.Command == "plan"
+	type tally struct{ changed, missing, planned int }
 	var tallies []tally
 	addCase := func(name string) int {
 		if i, ok := index[name]; ok {
@@ -120,6 +131,12 @@ func RenderJUnit(w io.Writer, r *Report) error {
 				tallies[i].changed++
 			case StatusMissing:
 				tallies[i].missing++
+			case StatusPending:
+				if isPlan {
+					tallies[i].planned++
+					continue
+				}
+				suite.Cases[i].Failures = append(suite.Cases[i].Failures, junitFailure(f))
 			default:
 				suite.Cases[i].Failures = append(suite.Cases[i].Failures, junitFailure(f))
 			}
@@ -131,10 +148,14 @@ func RenderJUnit(w io.Writer, r *Report) error {
 			plural(tallies[i].changed, "file", "files"), commas(tallies[i].missing), commas(len(c.Failures)))
 		if len(c.Failures) > 0 {
 			suite.Failures++
+		} else if tallies[i].planned > 0 {
+			c.Skipped = &JUnitSkipped{Message: "plan only: apply would remove tags from " + plural(tallies[i].planned, "file", "files")}
+			suite.Skipped++
 		}
 	}
 	suite.Tests = len(suite.Cases)
-	doc := JUnitSuites{Name: JUnitSuiteName, Tests: suite.Tests, Failures: suite.Failures, Time: suite.Time, Suites: []JUnitSuite{suite}}
+	doc := JUnitSuites{Name: JUnitSuiteName, Tests: suite.Tests, Failures: suite.Failures, Skipped: suite.Skipped,
+		Time: suite.Time, Suites: []JUnitSuite{suite}}
 
 	var b strings.Builder
 	b.WriteString(xml.Header)

@@ -277,7 +277,9 @@ func mdCell(s string) string {
 // in the open and the rest in a collapsed <details> block, left out with a
 // line pointing to the JSON report when the whole would not fit. The file
 // counts come from r.Files; tags removed, scanned files and API counts from
-// r.Summary. Text from the report is escaped as by RenderMarkdown.
+// r.Summary. The report of a plan (command "plan") says that nothing was
+// changed and lists its pending files as the files apply would change.
+// Text from the report is escaped as by RenderMarkdown.
 // RenderReportMarkdown returns the first error from w.
 func RenderReportMarkdown(w io.Writer, r *Report) error {
 	byStatus := map[string][]FileResult{}
@@ -294,7 +296,11 @@ func RenderReportMarkdown(w io.Writer, r *Report) error {
 	}
 	d.line("## tagprune " + mdCell(command) + " report")
 	d.line("")
+	isPlan := command == "plan"
 	switch {
+	case isPlan:
+		d.line("**Nothing has been changed:** `tagprune apply` would remove tags from " +
+			plural(pending, "file", "files") + ".")
 	case failed+pending+other == 0:
 		d.line("**All " + plural(len(r.Files), "planned file", "planned files") + " converged.**")
 	default:
@@ -340,7 +346,9 @@ func RenderReportMarkdown(w io.Writer, r *Report) error {
 	}{
 		{StatusFailed, "Failed", "These files could not be changed; their tags are as they were.",
 			"| File | File ID | Tags not removed | Error |\n| --- | --- | --- | --- |",
-			func(f FileResult) string { return "| " + fileCell(f) + " | " + mdTags(f.RemoveTags) + " | " + mdCell(f.Error) + " |" }},
+			func(f FileResult) string {
+				return "| " + fileCell(f) + " | " + mdTags(f.RemoveTags) + " | " + mdCell(f.Error) + " |"
+			}},
 		{StatusPending, "Pending", "These files were not reached; nothing was changed on them.",
 			"| File | File ID | Tags not removed |\n| --- | --- | --- |",
 			func(f FileResult) string { return "| " + fileCell(f) + " | " + mdTags(f.RemoveTags) + " |" }},
@@ -350,6 +358,10 @@ func RenderReportMarkdown(w io.Writer, r *Report) error {
 		{StatusChanged, "Changed", "The tags were removed from these files.",
 			"| File | Tags removed |\n| --- | --- |",
 			func(f FileResult) string { return "| " + mdCell(f.FilePath) + " | " + mdTags(f.RemoveTags) + " |" }},
+	}
+	if isPlan {
+		kinds[1].title, kinds[1].intro = "Would change", "`tagprune apply` would remove these tags."
+		kinds[1].header = "| File | File ID | Tags to remove |\n| --- | --- | --- |"
 	}
 	var secs []mdSection
 	for _, k := range kinds {

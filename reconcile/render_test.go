@@ -389,6 +389,17 @@ func smallReport() *reconcile.Report {
 	}
 }
 
+// planReport is the report of a plan run: every file is pending.
+func planReport() *reconcile.Report {
+	r := smallReport()
+	r.Command, r.Error = "plan", ""
+	r.Files = []reconcile.FileResult{r.Files[0], r.Files[1]}
+	for i := range r.Files {
+		r.Files[i].Status = reconcile.StatusPending
+	}
+	return r
+}
+
 func TestRenderReportMarkdown(t *testing.T) {
 	t.Run("Golden", func(t *testing.T) {
 		var b bytes.Buffer
@@ -407,6 +418,17 @@ func TestRenderReportMarkdown(t *testing.T) {
 		require.NoError(t, reconcile.RenderReportMarkdown(&b, r))
 		assert.Contains(t, b.String(), "**All 3 planned files converged.**")
 		assert.NotContains(t, b.String(), "### Failed")
+	})
+	t.Run("PlanReportSaysNothingChanged", func(t *testing.T) {
+		r := planReport()
+		var b bytes.Buffer
+		require.NoError(t, reconcile.RenderReportMarkdown(&b, r))
+		md := b.String()
+		assert.Contains(t, md, "**Nothing has been changed:** `tagprune apply` would remove tags from 2 files.")
+		assert.Contains(t, md, "### Would change (2)")
+		assert.NotContains(t, md, "not converged")
+		assert.NotContains(t, md, "were removed")
+		checkTable(t, md)
 	})
 	t.Run("LargeReportFitsAComment", func(t *testing.T) {
 		r := smallReport()
@@ -478,6 +500,20 @@ func TestRenderJUnit(t *testing.T) {
 		assert.Contains(t, c.Failures[0].Body, `<script>alert(1)</script>`, "text survives the round trip, escaped")
 		assert.Contains(t, c.Failures[0].Body, `error: x\u0000<y>&"z\xfe`)
 		assert.Equal(t, `bad \u0001\xff`, doc.Suites[0].SystemErr)
+	})
+	t.Run("PlanReportSkipsRulesWithChanges", func(t *testing.T) {
+		var b bytes.Buffer
+		require.NoError(t, reconcile.RenderJUnit(&b, planReport()))
+		var doc reconcile.JUnitSuites
+		require.NoError(t, xml.Unmarshal(b.Bytes(), &doc))
+		s := doc.Suites[0]
+		assert.Equal(t, 0, s.Failures)
+		assert.Equal(t, 2, s.Skipped)
+		assert.Equal(t, 2, doc.Skipped)
+		require.Len(t, s.Cases, 3)
+		require.NotNil(t, s.Cases[0].Skipped)
+		assert.Equal(t, "plan only: apply would remove tags from 1 file", s.Cases[0].Skipped.Message)
+		assert.Nil(t, s.Cases[2].Skipped, "a rule without changes passes")
 	})
 	t.Run("FilesWithoutRulesGetTheirOwnCase", func(t *testing.T) {
 		r := &reconcile.Report{Files: []reconcile.FileResult{{FileID: "a", FilePath: "/a", Status: reconcile.StatusPending}}}
