@@ -123,7 +123,10 @@ type removeTagsAnswer struct {
 //
 // Empty fileIDs or tags, or more than MaxRemoveTagsFiles files, are an *Error
 // of kind ErrBadRequest without a request. The call is retried as a whole on
-// connection errors, timeouts, 429 and 5xx: removal is idempotent.
+// connection errors, timeouts, 429 and 5xx: removal is idempotent. That
+// includes a 200 answer cut off mid-body, which reads as a connection error;
+// a complete answer that is not the documented JSON is an *Error of kind
+// ErrDecode at once, since the server would say the same again.
 func (c *Client) RemoveTags(ctx context.Context, fileIDs, tags []string) (RemoveTagsResult, error) {
 	switch {
 	case len(fileIDs) == 0 || len(tags) == 0:

@@ -57,7 +57,7 @@ func (c *fakeClock) Waits() []time.Duration {
 // seen is one request a test server received.
 type seen struct {
 	Method, Path, Query, Auth, UserAgent, ContentType string
-	Body                                             []byte
+	Body                                              []byte
 }
 
 // recorder is a test server that records requests and answers them with

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -87,7 +88,14 @@ func (e *endpointPacer) wait(ctx context.Context) error {
 			return err
 		}
 	}
-	return e.lim.Wait(ctx)
+	if err := e.lim.Wait(ctx); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		// The limiter refuses a wait that would outlast ctx's deadline.
+		return fmt.Errorf("%w: %v", context.DeadlineExceeded, err)
+	}
+	return nil
 }
 
 func (e *endpointPacer) current() (float64, int) {

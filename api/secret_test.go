@@ -137,3 +137,27 @@ func assertNoKey(t *testing.T, err error, logs string) {
 		}
 	}
 }
+
+func TestDebugLogNamesEachAttempt(t *testing.T) {
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c, _, _ := serve(t, []http.HandlerFunc{answer(503, nil), okRemove}, api.WithLogger(logger), api.WithPrivateKey(canaryKey))
+	_, err := c.RemoveTags(context.Background(), []string{"f1"}, []string{"x"})
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	require.Len(t, lines, 2)
+	for i, want := range []string{"status=503", "status=200"} {
+		assert.Contains(t, lines[i], "level=DEBUG")
+		assert.Contains(t, lines[i], "method=POST")
+		assert.Contains(t, lines[i], "path=/v1/files/removeTags")
+		assert.Contains(t, lines[i], want)
+		assert.Contains(t, lines[i], fmt.Sprintf("attempt=%d", i+1))
+		assert.Contains(t, lines[i], "duration=")
+	}
+	assertNoKey(t, err0{}, logs.String())
+}
+
+// err0 is an error with no text, for checking logs alone.
+type err0 struct{}
+
+func (err0) Error() string { return "" }
