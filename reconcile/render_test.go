@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -574,4 +575,22 @@ func FuzzRenderMarkdown(f *testing.F) {
 		assert.NotContains(t, string(text), "\x1b")
 		assert.True(t, utf8.Valid(text))
 	})
+}
+
+func BenchmarkRenderMarkdown50k(b *testing.B) {
+	p := bigPlan(50_000)
+	for b.Loop() {
+		if err := reconcile.RenderMarkdown(io.Discard, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRenderText50k(b *testing.B) {
+	p := bigPlan(50_000)
+	for b.Loop() {
+		if err := reconcile.RenderText(io.Discard, p, false); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
