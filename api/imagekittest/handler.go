@@ -252,7 +252,13 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request) {
 	rec := newRecorder()
 	status := h.answer(rec, r, endpoint, id, body, readErr)
 	if status == 0 {
-		return // held until the client gave up; nothing was sent
+		// Held until the client gave up or the server closed: send nothing.
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+			}
+		}
+		return
 	}
 	if status < 0 {
 		h.answered(idx, -status)
