@@ -58,7 +58,7 @@ func (e *Error) Error() string {
 		}
 	}
 	if e.Message != "" {
-		fmt.Fprintf(&b, ": %s", strings.TrimSpace(e.Message))
+		fmt.Fprintf(&b, ": %s", strings.TrimRight(strings.TrimSpace(e.Message), ". "))
 	}
 	if len(e.MissingFileIDs) > 0 {
 		fmt.Fprintf(&b, ": missing fileIds %s", listSome(e.MissingFileIDs, 10))
