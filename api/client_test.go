@@ -118,7 +118,7 @@ func TestRemoveTagsAnswers(t *testing.T) {
 			name:     "BadRequestKeepsMessage",
 			handler:  answer(400, errBody("Your request contains invalid fileIds parameter.")),
 			wantKind: api.ErrBadRequest,
-			wantErr:  "Your request contains invalid fileIds parameter.",
+			wantErr:  "Your request contains invalid fileIds parameter",
 		},
 		{
 			name:     "UnauthorizedSaysWhereTheKeyComesFrom",
@@ -383,7 +383,7 @@ func TestDetails(t *testing.T) {
 		c, rec, _ := serve(t, []http.HandlerFunc{answer(404, errBody("The requested file does not exist."))})
 		_, err := c.Details(context.Background(), "nope")
 		require.ErrorIs(t, err, api.ErrNotFound)
-		assert.Contains(t, err.Error(), "The requested file does not exist.")
+		assert.Contains(t, err.Error(), "The requested file does not exist")
 		assert.Len(t, rec.Requests(), 1)
 	})
 	t.Run("EmptyIDRefusedLocally", func(t *testing.T) {
