@@ -71,9 +71,13 @@ func apply(ctx context.Context, lib Library, plan *Plan, opts ApplyOptions, miss
 	a.mark(missing, StatusMissing, "")
 	batches := plan.Batches
 	if len(missing) > 0 {
+		gone := make(map[string]bool, len(missing))
+		for _, id := range missing {
+			gone[id] = true
+		}
 		batches = nil
 		for _, b := range plan.Batches {
-			b.FileIDs = slices.DeleteFunc(slices.Clone(b.FileIDs), func(id string) bool { return slices.Contains(missing, id) })
+			b.FileIDs = slices.DeleteFunc(slices.Clone(b.FileIDs), func(id string) bool { return gone[id] })
 			if len(b.FileIDs) > 0 {
 				batches = append(batches, b)
 			}

@@ -6,9 +6,11 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/tagprune/tagprune/api"
 	"github.com/tagprune/tagprune/manifest"
@@ -53,6 +55,7 @@ func partial(ids []string, fail ...string) (api.RemoveTagsResult, error, bool) {
 }
 
 func TestApply(t *testing.T) {
+	defer goleak.VerifyNone(t)
 	t.Run("applies every batch and reports every file changed", func(t *testing.T) {
 		lib, p := planFor(t, 5, 2)
 		var mu sync.Mutex
@@ -74,7 +77,7 @@ func TestApply(t *testing.T) {
 
 	t.Run("207 failed files are retried with the same tags", func(t *testing.T) {
 		lib, p := planFor(t, 3, 50)
-		lib.hook = func(n int, ids, tags []string) (api.RemoveTagsResult, error, bool) {
+		lib.hook = func(_ context.Context, n int, ids, tags []string) (api.RemoveTagsResult, error, bool) {
 			if n == 0 {
 				return partial(ids, "f0001")
 			}
@@ -91,7 +94,9 @@ func TestApply(t *testing.T) {
 
 	t.Run("207 failures that persist end failed with the API's message", func(t *testing.T) {
 		lib, p := planFor(t, 3, 50)
-		lib.hook = func(n int, ids, tags []string) (api.RemoveTagsResult, error, bool) { return partial(ids, "f0002") }
+		lib.hook = func(_ context.Context, n int, ids, tags []string) (api.RemoveTagsResult, error, bool) {
+			return partial(ids, "f0002")
+		}
 		r, err := Apply(context.Background(), lib, p, ApplyOptions{MaxFileRetries: 2})
 		require.NoError(t, err)
 		assert.Len(t, lib.calls, 3)
@@ -114,7 +119,7 @@ func TestApply(t *testing.T) {
 
 	t.Run("a fatal error stops new calls and leaves unreached files pending", func(t *testing.T) {
 		lib, p := planFor(t, 6, 2)
-		lib.hook = func(n int, ids, tags []string) (api.RemoveTagsResult, error, bool) {
+		lib.hook = func(_ context.Context, n int, ids, tags []string) (api.RemoveTagsResult, error, bool) {
 			return api.RemoveTagsResult{}, &api.Error{Op: "remove tags", StatusCode: 401, Kind: api.ErrAuth, Message: "Your account cannot be authenticated.", Attempts: 1}, true
 		}
 		r, err := Apply(context.Background(), lib, p, ApplyOptions{Concurrency: 1})
@@ -132,7 +137,7 @@ func TestApply(t *testing.T) {
 		lib, p := planFor(t, 6, 2)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		lib.hook = func(n int, ids, tags []string) (api.RemoveTagsResult, error, bool) {
+		lib.hook = func(_ context.Context, n int, ids, tags []string) (api.RemoveTagsResult, error, bool) {
 			cancel() // the signal arrives while the first call is in flight
 			return api.RemoveTagsResult{}, nil, false
 		}
@@ -147,7 +152,7 @@ func TestApply(t *testing.T) {
 		lib, p := planFor(t, 2, 50)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		lib.hook = func(n int, ids, tags []string) (api.RemoveTagsResult, error, bool) {
+		lib.hook = func(_ context.Context, n int, ids, tags []string) (api.RemoveTagsResult, error, bool) {
 			cancel()
 			return api.RemoveTagsResult{}, &api.Error{Op: "remove tags", Kind: api.ErrTransport, Err: context.Canceled}, true
 		}
@@ -155,5 +160,22 @@ func TestApply(t *testing.T) {
 		require.True(t, errors.Is(err, context.Canceled))
 		assert.Equal(t, 2, r.Summary.FilesPending)
 		assert.Equal(t, 0, r.Summary.FilesFailed)
+	})
+
+	t.Run("calls in flight are abandoned when the grace period ends", func(t *testing.T) {
+		lib, p := planFor(t, 4, 2)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		lib.hook = func(callCtx context.Context, n int, ids, tags []string) (api.RemoveTagsResult, error, bool) {
+			cancel()
+			<-callCtx.Done() // a call that would never end on its own
+			return api.RemoveTagsResult{}, &api.Error{Op: "remove tags", Kind: api.ErrTransport, Err: callCtx.Err()}, true
+		}
+		r, err := Apply(ctx, lib, p, ApplyOptions{Concurrency: 1, Grace: time.Millisecond})
+		require.ErrorIs(t, err, context.Canceled)
+		assert.True(t, r.Interrupted)
+		assert.Len(t, lib.calls, 1)
+		assert.Equal(t, 4, r.Summary.FilesPending)
+		assert.Equal(t, []string{"failed", "skipped"}, outcomes(r))
 	})
 }

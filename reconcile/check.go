@@ -231,6 +231,7 @@ func ApplySavedPlan(ctx context.Context, lib Library, plan *Plan, opts ApplyOpti
 		r := newReport("apply", plan, opts.Tool)
 		finishReport(r, plan, lib)
 		r.Error = err.Error()
+		r.Interrupted = ctx.Err() != nil
 		return r, err
 	}
 	missing := make([]string, len(chk.Missing))

@@ -24,7 +24,7 @@ type fakeLib struct {
 	calls []Batch
 	// hook, if set, may answer a removeTags call instead of the library;
 	// n counts calls from 0.
-	hook  func(n int, ids, tags []string) (api.RemoveTagsResult, error, bool)
+	hook  func(ctx context.Context, n int, ids, tags []string) (api.RemoveTagsResult, error, bool)
 	stats api.Stats
 }
 
@@ -95,7 +95,7 @@ func (l *fakeLib) RemoveTags(ctx context.Context, ids, tags []string) (api.Remov
 	}
 	if l.hook != nil {
 		l.mu.Unlock()
-		res, err, ok := l.hook(n, ids, tags)
+		res, err, ok := l.hook(ctx, n, ids, tags)
 		l.mu.Lock()
 		if ok {
 			if err == nil || res.StatusCode == 207 {
