@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 
@@ -37,7 +35,7 @@ func openLibrary(c *cli.Context, logger *slog.Logger) (*library, error) {
 		client, err := api.New(
 			// The handler runs in process: this URL is never dialled.
 			api.WithBaseURL("http://127.0.0.1"),
-			api.WithHTTPClient(&http.Client{Transport: handlerTransport{h}}),
+			api.WithHandler(h),
 			api.WithUserAgent(ua),
 			api.WithRate(0, 0),
 			api.WithLogger(logger),
@@ -94,21 +92,4 @@ func privateKey(c *cli.Context) (string, error) {
 	}
 	return "", errors.New("no private API key: set IMAGEKIT_PRIVATE_KEY or pass --private-key-file FILE " +
 		"(or work on a snapshot with --library FILE)")
-}
-
-// handlerTransport serves requests with an http.Handler in process, so the
-// offline mode runs the real client code over the emulator without a socket.
-type handlerTransport struct{ h http.Handler }
-
-func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	rec := httptest.NewRecorder()
-	sr := r.Clone(r.Context())
-	if sr.Body == nil {
-		sr.Body = http.NoBody // a server always sees a body
-	}
-	sr.RequestURI = r.URL.RequestURI()
-	t.h.ServeHTTP(rec, sr)
-	resp := rec.Result()
-	resp.Request = r
-	return resp, nil
 }
