@@ -421,7 +421,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 	}
 	if typ != "folder" || lf.query != nil {
 		if limit > 0 {
-			files, _ := h.store.listFiles(&lf, sp, skip, limit)
+			files := h.store.listFiles(&lf, sp, skip, limit)
 			for _, f := range files {
 				items = append(items, f)
 			}

@@ -613,3 +613,28 @@ func TestIntrospection(t *testing.T) {
 	}, reqs)
 	assert.Len(t, h.Requests(), 5, "introspection requests are not logged")
 }
+
+func TestIndexesFollowChanges(t *testing.T) {
+	h := imagekittest.NewHandler(library())
+	search := func(q, sort string) []string {
+		return listIDs(t, h, url.Values{"searchQuery": {q}, "sort": {sort}})
+	}
+	multi := `tags IN ["hero","draft","keep","sale2019"]`
+	subtree := `path : "/products/"`
+	assert.Equal(t, []string{"f7", "f5", "f4", "f3", "f2", "f1"}, search(multi, "DESC_CREATED"), "several tags merge in order")
+	assert.Equal(t, []string{"f1", "f2", "f3", "f4"}, search(subtree, ""))
+	assert.Equal(t, []string{"f4"}, search(`tags IN ["keep"]`, ""))
+
+	call(t, h, "POST", "/v1/files/addTags", map[string]any{"fileIds": []string{"f6", "f2"}, "tags": []string{"keep"}}, nil)
+	call(t, h, "POST", "/v1/files/removeTags", map[string]any{"fileIds": []string{"f4"}, "tags": []string{"keep"}}, nil)
+	call(t, h, "DELETE", "/v1/files/f2", nil, nil)
+	call(t, h, "DELETE", "/v1/files/f7", nil, nil)
+
+	assert.Equal(t, []string{"f6"}, search(`tags IN ["keep"]`, ""))
+	assert.Equal(t, []string{"f6", "f5", "f3", "f1"}, search(multi, "DESC_CREATED"))
+	assert.Equal(t, []string{"f1", "f6", "f3", "f5"}, search(multi, "ASC_SIZE"))
+	assert.Equal(t, []string{"f1", "f3", "f4"}, search(subtree, ""))
+	assert.Equal(t, []string{"f4", "f3", "f1"}, search(subtree, "DESC_CREATED"))
+	assert.Equal(t, []string{"f6"}, listIDs(t, h, url.Values{"skip": {"4"}}))
+	assert.Equal(t, []string{"f5", "f4"}, listIDs(t, h, url.Values{"skip": {"1"}, "limit": {"2"}, "sort": {"DESC_CREATED"}}))
+}

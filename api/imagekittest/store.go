@@ -32,13 +32,14 @@ type folderNode struct {
 
 // store is the indexed in-memory library behind a Handler.
 type store struct {
-	mu      sync.RWMutex
-	byID    map[string]*entry
-	byTag   map[string]map[*entry]struct{} // tags and AITags names
-	root    *folderNode
-	folders map[string]*folderNode
-	created []*entry // live entries by (createdAt, seq): the default order
-	version uint64   // bumped by every mutation that can reorder ASC_UPDATED
+	mu       sync.RWMutex
+	byID     map[string]*entry
+	byTag    map[string]map[*entry]struct{} // tags and AITags names
+	root     *folderNode
+	folders  map[string]*folderNode
+	created  []*entry // live entries by (createdAt, seq): the default order
+	version  uint64   // bumped by every mutation that can reorder ASC_UPDATED
+	versions int      // live entries of type file-version
 
 	cacheMu sync.Mutex
 	cache   map[string]cachedOrder // by sort field, ascending
@@ -74,6 +75,9 @@ func newStore(files []File) (*store, error) {
 		}
 		s.addToFolder(e)
 		s.created = append(s.created, e)
+		if f.Type == "file-version" {
+			s.versions++
+		}
 	}
 	slices.SortFunc(s.created, compareCreated)
 	return s, nil
@@ -246,6 +250,11 @@ type listFilter struct {
 	anyVersion bool   // with a query, the type parameter has no effect
 }
 
+// everyFile reports whether every live file of type "file" matches.
+func (lf *listFilter) everyFile() bool {
+	return lf.query == nil && lf.folder == "" && lf.typ == "file" && (lf.fileType == "" || lf.fileType == "all")
+}
+
 func (lf *listFilter) match(e *entry) bool {
 	f := &e.f
 	if lf.query == nil && f.Type != lf.typ {
@@ -267,12 +276,14 @@ func (lf *listFilter) match(e *entry) bool {
 	return lf.query == nil || lf.query.Match(f)
 }
 
-// candidates returns the smallest indexed set that holds every match, or
-// nil and false when no index narrows the search. The caller holds s.mu.
-func (s *store) candidates(lf *listFilter) ([]*entry, bool) {
+// candidates returns the smallest indexed set that holds every match, as
+// lists sorted by created order whose union is that set, or false when no
+// index narrows the search. The lists may hold deleted entries and entries
+// that no longer match: the caller filters them. The caller holds s.mu.
+func (s *store) candidates(lf *listFilter) ([][]*entry, bool) {
 	type source struct {
-		size    int
-		collect func() []*entry
+		size  int
+		lists func() [][]*entry
 	}
 	var sources []source
 	if lf.folder != "" {
@@ -280,22 +291,21 @@ func (s *store) candidates(lf *listFilter) ([]*entry, bool) {
 		if n == nil {
 			return nil, true
 		}
-		sources = append(sources, source{len(n.files), func() []*entry { return slices.Collect(maps.Keys(n.files)) }})
+		sources = append(sources, source{len(n.files), func() [][]*entry { return [][]*entry{s.folderOrder(n, false)} }})
 	}
 	if lf.query != nil {
 		h := lf.query.Hints()
 		if h.ByID {
 			ids := h.IDs
-			sources = append(sources, source{len(ids), func() []*entry {
+			sources = append(sources, source{len(ids), func() [][]*entry {
 				var out []*entry
-				seen := make(map[string]bool, len(ids))
 				for _, id := range ids {
-					if e := s.byID[id]; e != nil && !seen[id] {
-						seen[id] = true
+					if e := s.byID[id]; e != nil && !slices.Contains(out, e) {
 						out = append(out, e)
 					}
 				}
-				return out
+				slices.SortFunc(out, compareCreated)
+				return [][]*entry{out}
 			}})
 		}
 		if h.ByTag {
@@ -304,17 +314,14 @@ func (s *store) candidates(lf *listFilter) ([]*entry, bool) {
 				size += len(s.byTag[t])
 			}
 			tags := h.Tags
-			sources = append(sources, source{size, func() []*entry {
-				if len(tags) == 1 {
-					return slices.Collect(maps.Keys(s.byTag[tags[0]]))
-				}
-				seen := make(map[*entry]struct{}, size)
+			sources = append(sources, source{size, func() [][]*entry {
+				lists := make([][]*entry, 0, len(tags))
 				for _, t := range tags {
-					for e := range s.byTag[t] {
-						seen[e] = struct{}{}
+					if len(s.byTag[t]) > 0 {
+						lists = append(lists, s.tagOrder(t))
 					}
 				}
-				return slices.Collect(maps.Keys(seen))
+				return lists
 			}})
 		}
 		if h.ByFolder {
@@ -326,11 +333,11 @@ func (s *store) candidates(lf *listFilter) ([]*entry, bool) {
 			if n == nil {
 				return nil, true
 			}
+			size := len(n.files)
 			if h.Subtree {
-				sources = append(sources, source{n.count, func() []*entry { return n.subtree(make([]*entry, 0, n.count)) }})
-			} else {
-				sources = append(sources, source{len(n.files), func() []*entry { return slices.Collect(maps.Keys(n.files)) }})
+				size = n.count
 			}
+			sources = append(sources, source{size, func() [][]*entry { return [][]*entry{s.folderOrder(n, h.Subtree)} }})
 		}
 	}
 	if len(sources) == 0 {
@@ -338,10 +345,48 @@ func (s *store) candidates(lf *listFilter) ([]*entry, bool) {
 	}
 	best := slices.MinFunc(sources, func(a, b source) int { return cmp.Compare(a.size, b.size) })
 	// A set that holds most of the library is cheaper to walk in order.
-	if best.size*8 > len(s.created) && best.size > 4096 {
+	if best.size*2 > len(s.created) && best.size > 4096 {
 		return nil, false
 	}
-	return best.collect(), true
+	return best.lists(), true
+}
+
+// tagOrder returns the files carrying tag t (in tags or AITags names) in
+// created order, from a cache. Removing a tag leaves the cached list a
+// superset, which is fine for candidates; adding one drops it (dropOrder).
+func (s *store) tagOrder(t string) []*entry {
+	return s.cachedOrder("tag:"+t, func() []*entry { return slices.Collect(maps.Keys(s.byTag[t])) })
+}
+
+// folderOrder returns the files in folder n, or under it, in created order,
+// from a cache. Folders only lose files, so a cached list stays a superset.
+func (s *store) folderOrder(n *folderNode, subtree bool) []*entry {
+	if !subtree {
+		return s.cachedOrder("folder:"+n.path, func() []*entry { return slices.Collect(maps.Keys(n.files)) })
+	}
+	return s.cachedOrder("subtree:"+n.path, func() []*entry { return n.subtree(make([]*entry, 0, n.count)) })
+}
+
+// cachedOrder returns the cached list under key, building it with collect
+// and sorting it by created order when absent. The caller holds s.mu.
+func (s *store) cachedOrder(key string, collect func() []*entry) []*entry {
+	s.cacheMu.Lock()
+	defer s.cacheMu.Unlock()
+	if c, ok := s.cache[key]; ok {
+		return c.order
+	}
+	order := collect()
+	slices.SortFunc(order, compareCreated)
+	s.cache[key] = cachedOrder{order: order}
+	return order
+}
+
+// dropOrder forgets the cached list under key. The caller holds s.mu for
+// writing.
+func (s *store) dropOrder(key string) {
+	s.cacheMu.Lock()
+	delete(s.cache, key)
+	s.cacheMu.Unlock()
 }
 
 func (n *folderNode) subtree(out []*entry) []*entry {
@@ -354,50 +399,113 @@ func (n *folderNode) subtree(out []*entry) []*entry {
 	return out
 }
 
+// walk calls visit for each distinct entry of the lists, each sorted by
+// created order, in created order (or its reverse), until visit returns false.
+func walk(lists [][]*entry, desc bool, visit func(*entry) bool) {
+	if len(lists) == 1 {
+		l := lists[0]
+		if desc {
+			for i := len(l) - 1; i >= 0 && visit(l[i]); i-- {
+			}
+		} else {
+			for i := 0; i < len(l) && visit(l[i]); i++ {
+			}
+		}
+		return
+	}
+	pos := make([]int, len(lists))
+	if desc {
+		for i, l := range lists {
+			pos[i] = len(l) - 1
+		}
+	}
+	var last *entry
+	for {
+		best := -1
+		for i, l := range lists {
+			if pos[i] < 0 || pos[i] >= len(l) {
+				continue
+			}
+			if best < 0 {
+				best = i
+				continue
+			}
+			c := compareCreated(l[pos[i]], lists[best][pos[best]])
+			if (c < 0) != desc && c != 0 {
+				best = i
+			}
+		}
+		if best < 0 {
+			return
+		}
+		e := lists[best][pos[best]]
+		if desc {
+			pos[best]--
+		} else {
+			pos[best]++
+		}
+		if e == last {
+			continue
+		}
+		last = e
+		if !visit(e) {
+			return
+		}
+	}
+}
+
 // listFiles returns the page [skip, skip+limit) of the files that match lf
-// in the order sp, and the number of matches it passed over (skip, or fewer
-// when there were not that many).
-func (s *store) listFiles(lf *listFilter, sp sortSpec, skip, limit int) ([]File, int) {
+// in the order sp.
+func (s *store) listFiles(lf *listFilter, sp sortSpec, skip, limit int) []File {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var page []*entry
 	skipped := 0
-	if cands, ok := s.candidates(lf); ok {
-		matches := cands[:0]
-		for _, e := range cands {
-			if lf.match(e) {
+	visit := func(e *entry) bool {
+		if e.deleted || !lf.match(e) {
+			return true
+		}
+		if skipped < skip {
+			skipped++
+			return true
+		}
+		page = append(page, e)
+		return len(page) < limit
+	}
+	lists, narrowed := s.candidates(lf)
+	switch {
+	case narrowed && sp.field == "CREATED":
+		walk(lists, sp.desc, visit)
+	case narrowed:
+		var matches []*entry
+		walk(lists, false, func(e *entry) bool {
+			if !e.deleted && lf.match(e) {
 				matches = append(matches, e)
 			}
-		}
+			return true
+		})
 		slices.SortFunc(matches, sp.compare)
-		skipped = min(skip, len(matches))
-		page = matches[skipped:min(len(matches), skip+limit)]
-	} else {
-		order := s.ascending(sp.field)
-		visit := func(e *entry) bool {
-			if e.deleted || !lf.match(e) {
-				return true
-			}
-			if skipped < skip {
-				skipped++
-				return true
-			}
-			page = append(page, e)
-			return len(page) < limit
-		}
+		from := min(skip, len(matches))
+		page = matches[from:min(len(matches), skip+limit)]
+	case sp.field == "CREATED" && lf.everyFile() && s.versions == 0:
+		// Every live entry matches: page by index.
+		n := len(s.created)
+		from, to := min(skip, n), min(skip+limit, n)
 		if sp.desc {
-			for i := len(order) - 1; i >= 0 && visit(order[i]); i-- {
+			for i := n - 1 - from; i >= n-to; i-- {
+				page = append(page, s.created[i])
 			}
 		} else {
-			for i := 0; i < len(order) && visit(order[i]); i++ {
-			}
+			page = s.created[from:to]
 		}
+	default:
+		walk([][]*entry{s.ascending(sp.field)}, sp.desc, visit)
 	}
 	out := make([]File, len(page))
 	for i, e := range page {
 		out[i] = e.f
 	}
-	return out, skipped
+	return out
 }
 
 // folderObject is a folder as GET /v1/files serves it with type=folder or all.
@@ -555,6 +663,9 @@ func (s *store) updateTags(ids, tags []string, add bool, now time.Time, fail fun
 			}
 		}
 		for _, t := range after {
+			if _, ok := slices.BinarySearch(before, t); !ok {
+				s.dropOrder("tag:" + t)
+			}
 			s.tagSet(t)[e] = struct{}{}
 		}
 		for p := e.folder; p != nil; p = p.parent {
@@ -590,6 +701,9 @@ func (s *store) remove(id string) bool {
 		s.created = slices.Delete(s.created, i, i+1)
 	}
 	e.deleted = true
+	if e.f.Type == "file-version" {
+		s.versions--
+	}
 	s.version++
 	return true
 }
