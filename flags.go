@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/tagprune/tagprune/api"
 )
 
 // Names of flags shared by several commands.
@@ -18,6 +20,7 @@ const (
 	flagManifest       = "file"
 	flagReport         = "report"
 	flagConcurrency    = "concurrency"
+	flagTimeout        = "timeout"
 )
 
 // globalFlags are accepted before the command name and after it.
@@ -37,6 +40,8 @@ func libraryFlags() []cli.Flag {
 			Usage: "ImageKit API base URL; plain http:// only for loopback hosts"},
 		&cli.StringFlag{Name: flagPrivateKeyFile, Usage: "read the private API key from `FILE` (else IMAGEKIT_PRIVATE_KEY)", TakesFile: true},
 		&cli.StringFlag{Name: flagLibrary, Usage: "work on a local library snapshot `FILE` (JSON) instead of the API; no key needed", TakesFile: true},
+		&cli.DurationFlag{Name: flagTimeout, Value: api.DefaultTimeout,
+			Usage: "give up on one HTTP request after `DUR` without a complete answer (it is then retried)"},
 	}
 }
 

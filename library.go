@@ -50,10 +50,15 @@ func openLibrary(c *cli.Context, logger *slog.Logger) (*library, error) {
 		return nil, err
 	}
 	url := c.String(flagAPIURL)
+	timeout := c.Duration(flagTimeout)
+	if timeout <= 0 {
+		return nil, fmt.Errorf("--timeout %s: want a positive duration such as 30s", timeout)
+	}
 	client, err := api.New(
 		api.WithBaseURL(url),
 		api.WithPrivateKey(key),
 		api.WithUserAgent(ua),
+		api.WithTimeout(timeout),
 		api.WithLogger(logger),
 	)
 	if err != nil {
