@@ -116,6 +116,7 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		if attempt >= c.retry.MaxAttempts || c.clock.Now().Sub(start)+wait > c.retry.MaxElapsed {
 			return nil, fail
 		}
+		c.logWait(ctx, fail, wait)
 		if err := c.clock.Sleep(ctx, wait); err != nil {
 			if fail.Err != nil {
 				fail.Err = fmt.Errorf("%w; stopped waiting to retry: %w", fail.Err, err)
@@ -208,6 +209,34 @@ func (c *Client) logAttempt(ctx context.Context, r request, status int, d time.D
 		attrs = append(attrs, slog.String("error", c.redact(err.Error())))
 	}
 	c.log.LogAttrs(ctx, slog.LevelDebug, "api request", attrs...)
+}
+
+// longWait is the retry wait from which the user is told, at warn level,
+// what tagprune is waiting for: a silent pause of several seconds looks like
+// a hang.
+const longWait = 2 * time.Second
+
+// logWait logs a retry wait of longWait or more: which call, why, and how long.
+func (c *Client) logWait(ctx context.Context, fail *Error, wait time.Duration) {
+	if wait < longWait {
+		return
+	}
+	reason := "api unreachable"
+	switch {
+	case fail.Kind == ErrRateLimited:
+		reason = "rate limited (HTTP 429)"
+	case fail.StatusCode != 0:
+		reason = fmt.Sprintf("server error (HTTP %d)", fail.StatusCode)
+	case fail.Err != nil:
+		reason = c.redact(fail.Err.Error())
+	}
+	c.log.LogAttrs(ctx, slog.LevelWarn, "waiting before retrying "+fail.Op,
+		slog.String("reason", reason),
+		slog.Duration("wait", wait.Round(time.Millisecond)),
+		slog.Int("attempt", fail.Attempts),
+		slog.Int("maxAttempts", c.retry.MaxAttempts),
+		slog.String("url", fail.URL),
+	)
 }
 
 // backoff returns the wait before attempt+1: full jitter over an exponential
