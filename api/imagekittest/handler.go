@@ -39,7 +39,13 @@ type Handler struct {
 
 	logMu    sync.Mutex
 	stats    Stats
-	requests []Request
+	requests []logEntry
+}
+
+// logEntry is a logged request; its body is parsed only when asked for.
+type logEntry struct {
+	req  Request
+	body []byte
 }
 
 // Stats counts the API requests a Handler has seen, as GET /_emulator/stats
@@ -118,7 +124,12 @@ func (h *Handler) Requests() []Request {
 	h.logMu.Lock()
 	defer h.logMu.Unlock()
 	out := make([]Request, len(h.requests))
-	copy(out, h.requests)
+	for i, le := range h.requests {
+		out[i] = le.req
+		if len(le.body) > 0 && json.Unmarshal(le.body, &out[i].Body) != nil {
+			out[i].Body = nil
+		}
+	}
 	return out
 }
 
@@ -211,10 +222,6 @@ func (h *Handler) countFault() {
 
 // arrive counts and logs a request as it arrives and returns its log index.
 func (h *Handler) arrive(r *http.Request, endpoint string, body []byte) int {
-	var parsed any
-	if len(body) > 0 && json.Unmarshal(body, &parsed) != nil {
-		parsed = nil
-	}
 	h.logMu.Lock()
 	defer h.logMu.Unlock()
 	switch endpoint {
@@ -229,15 +236,16 @@ func (h *Handler) arrive(r *http.Request, endpoint string, body []byte) int {
 	case "delete":
 		h.stats.Requests.Delete++
 	}
-	h.requests = append(h.requests, Request{
-		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Body: parsed,
+	h.requests = append(h.requests, logEntry{
+		req:  Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery},
+		body: body,
 	})
 	return len(h.requests) - 1
 }
 
 func (h *Handler) answered(i, status int) {
 	h.logMu.Lock()
-	h.requests[i].Status = status
+	h.requests[i].req.Status = status
 	h.logMu.Unlock()
 }
 
@@ -276,7 +284,11 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) answer(rec *recorder, r *http.Request, endpoint, id string, body []byte, readErr error) int {
 	if h.cfg.privateKey != "" && !h.authorized(r) {
 		h.limiter.headers(rec.Header(), endpoint, false)
-		writeError(rec, http.StatusUnauthorized, "Your request does not contain private API key: send it as the user name of Basic auth.")
+		msg := "Your request does not contain a private API key: send it as the user name of Basic auth."
+		if r.Header.Get("Authorization") != "" {
+			msg = "Your request contains an invalid private API key: send the account's private key as the user name of Basic auth."
+		}
+		writeError(rec, http.StatusUnauthorized, msg)
 		return rec.status
 	}
 	if !h.limiter.headers(rec.Header(), endpoint, true) {

@@ -243,11 +243,10 @@ func (s *store) ascending(field string) []*entry {
 
 // listFilter is what GET /v1/files asks for, apart from paging.
 type listFilter struct {
-	query      *Query
-	folder     string // the path parameter: exactly this folder, when set
-	fileType   string // "", "all", "image" or "non-image"
-	typ        string // file type wanted when there is no query: "file" or "file-version"
-	anyVersion bool   // with a query, the type parameter has no effect
+	query    *Query
+	folder   string // the path parameter: exactly this folder, when set
+	fileType string // "", "all", "image" or "non-image"
+	typ      string // file type wanted when there is no query: "file" or "file-version"
 }
 
 // everyFile reports whether every live file of type "file" matches.
