@@ -162,4 +162,3 @@ func TestNewHandlerRejectsDuplicateIDs(t *testing.T) {
 		imagekittest.NewHandler(files)
 	})
 }
-
