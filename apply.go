@@ -132,7 +132,7 @@ func runApply(c *cli.Context) error {
 func (e *runEnv) applySaved(plan *reconcile.Plan, planFile string, reports []string, started time.Time) error {
 	fmt.Fprintf(e.c.App.ErrWriter, "Checking that %s is still current (%s)...\n",
 		planFile, plural(len(plan.Changes), "planned file", "planned files"))
-	e.progress.start(len(plan.Changes), "removing tags")
+	e.progress.start(len(plan.Changes), "removing tags", e.removeTagsCalls)
 	rep, err := reconcile.ApplySavedPlan(e.c.Context, e.lib.client, plan, e.applyOptions())
 	var stale *reconcile.StaleError
 	if errors.As(err, &stale) {
@@ -146,10 +146,13 @@ func (e *runEnv) applySaved(plan *reconcile.Plan, planFile string, reports []str
 // apply sends the plan's batches with a progress display.
 func (e *runEnv) apply(plan *reconcile.Plan) (*reconcile.Report, error) {
 	total := len(plan.Changes)
-	e.progress.start(total, "removing tags")
+	e.progress.start(total, "removing tags", e.removeTagsCalls)
 	defer e.progress.finish()
 	return reconcile.Apply(e.c.Context, e.lib.client, plan, e.applyOptions())
 }
+
+// removeTagsCalls returns the removeTags calls sent so far, retries included.
+func (e *runEnv) removeTagsCalls() int64 { return e.lib.client.Stats().RemoveTags }
 
 func (e *runEnv) applyOptions() reconcile.ApplyOptions {
 	return reconcile.ApplyOptions{
@@ -179,9 +182,11 @@ func (e *runEnv) finish(rep *reconcile.Report, runErr error, reports []string, s
 	_ = stepSummary(func(w io.Writer) error { return reconcile.RenderReportMarkdown(w, rep) })
 	if rep.Command == "apply" && !strings.HasPrefix(rep.Error, "refused") {
 		s := rep.Summary
-		fmt.Fprintf(e.c.App.Writer, "\nApply %s: %s changed, %s removed, %d failed, %d missing, %d pending. Report: %s\n",
-			outcomeWord(rep, runErr), plural(s.FilesChanged, "file", "files"), plural(s.TagsRemoved, "tag", "tags"),
+		outcome := outcomeWord(rep, runErr)
+		line := fmt.Sprintf("Apply %s: %s changed, %s removed, %d failed, %d missing, %d pending. Report: %s",
+			outcome, plural(s.FilesChanged, "file", "files"), plural(s.TagsRemoved, "tag", "tags"),
 			s.FilesFailed, s.FilesMissing, s.FilesPending, reports[0])
+		fmt.Fprintf(e.c.App.Writer, "\n%s\n", green(line, outcome == "complete" && useColor(e.c)))
 	}
 	switch {
 	case rep.Interrupted || errors.Is(runErr, context.Canceled):

@@ -29,10 +29,13 @@ Examples:
   tagprune validate -f tagprune.yaml
   tagprune validate -f manifests/ --format github   # annotations on a pull request`,
 		Flags: withGlobal(
-			manifestFlag(true),
+			manifestFlag(false),
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "error format: text, or github (::error annotations)"},
 		),
 		Action: func(c *cli.Context) error {
+			if err := requireManifest(c); err != nil {
+				return err
+			}
 			format := c.String("format")
 			if format != "text" && format != "github" {
 				return fmt.Errorf("--format %q: want text or github", format)
@@ -46,6 +49,25 @@ Examples:
 			return nil
 		},
 	}
+}
+
+// requireManifest refuses a command run without -f, in one line rather than
+// with the whole help.
+func requireManifest(c *cli.Context) error {
+	if len(c.StringSlice(flagManifest)) == 0 {
+		return fmt.Errorf("no manifest: give one with -f PATH, such as 'tagprune %s -f tagprune.yaml' (see 'tagprune %s --help')",
+			c.Command.Name, c.Command.Name)
+	}
+	return nil
+}
+
+// requireString refuses a command run without the flag name, saying what
+// the flag is for.
+func requireString(c *cli.Context, name, what string) error {
+	if c.String(name) == "" {
+		return fmt.Errorf("missing --%s: give %s (see 'tagprune %s --help')", name, what, c.Command.Name)
+	}
+	return nil
 }
 
 // loadManifests loads the -f paths and prints every error found, in the
@@ -109,7 +131,7 @@ Examples:
   tagprune plan -f tagprune.yaml --format markdown > comment.md
   tagprune plan -f tagprune.yaml --detailed-exitcode            # exit 2 when there is drift`,
 		Flags: withGlobal(append([]cli.Flag{
-			manifestFlag(true),
+			manifestFlag(false),
 			&cli.StringFlag{Name: "out", Usage: "save the plan to `PLANFILE` for 'tagprune apply PLANFILE'", TakesFile: true},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output: text, json (the plan document) or markdown (a pull-request comment)"},
 			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when there are no changes, 2 when there are, 1 on error"},
@@ -125,6 +147,9 @@ func batchSizeFlag() cli.Flag {
 }
 
 func runPlan(c *cli.Context) error {
+	if err := requireManifest(c); err != nil {
+		return err
+	}
 	format := c.String("format")
 	if format != "text" && format != "json" && format != "markdown" {
 		return fmt.Errorf("--format %q: want text, json or markdown", format)
@@ -251,7 +276,7 @@ Examples:
   IMAGEKIT_API_URL=http://127.0.0.1:8080 IMAGEKIT_PRIVATE_KEY=any tagprune plan -f examples/manifest.yaml
   tagprune emulator --data lib.json --rate-limit 20 --latency 150ms --partial-rate 0.1 --seed 7`,
 		Flags: withGlobal(
-			&cli.StringFlag{Name: "data", Required: true, TakesFile: true, Usage: "library `FILE` (a JSON array of ImageKit file objects)"},
+			&cli.StringFlag{Name: "data", TakesFile: true, Usage: "library `FILE` (a JSON array of ImageKit file objects)"},
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8080", Usage: "listen address; port 0 picks a free port"},
 			&cli.StringFlag{Name: "private-key", Usage: "require Basic auth with this key as user name (default: no auth)"},
 			&cli.IntFlag{Name: "rate-limit", Usage: "requests per second per endpoint (0: unlimited)"},
@@ -267,6 +292,9 @@ Examples:
 			&cli.DurationFlag{Name: "spike-latency", Value: 0, Usage: "extra delay of a latency spike"},
 		),
 		Action: func(c *cli.Context) error {
+			if err := requireString(c, "data", "the library file to serve, such as --data examples/library.json"); err != nil {
+				return err
+			}
 			logger, err := newLogger(c)
 			if err != nil {
 				return err

@@ -27,7 +27,7 @@ Examples:
   tagprune export --out products.json --path /products/
   tagprune plan -f tagprune.yaml --library products.json`,
 		Flags: withGlobal(append([]cli.Flag{
-			&cli.StringFlag{Name: "out", Required: true, TakesFile: true, Usage: "write the snapshot to `FILE` (atomically)"},
+			&cli.StringFlag{Name: "out", TakesFile: true, Usage: "write the snapshot to `FILE` (atomically)"},
 			&cli.StringFlag{Name: "path", Value: "/", Usage: "only this folder and its subfolders"},
 		}, libraryFlags()...)...),
 		Action: runExport,
@@ -35,6 +35,9 @@ Examples:
 }
 
 func runExport(c *cli.Context) error {
+	if err := requireString(c, "out", "the snapshot file to write, such as --out library.json"); err != nil {
+		return err
+	}
 	folder := c.String("path")
 	if !strings.HasPrefix(folder, "/") {
 		return fmt.Errorf("--path %q: a folder path starts with /", folder)
@@ -73,7 +76,7 @@ func writeSnapshot(c *cli.Context, env *runEnv, folder string, w *os.File) (int,
 	if folder != "/" {
 		p.SearchQuery = fmt.Sprintf("path : %q", folder)
 	}
-	env.progress.start(-1, "exporting")
+	env.progress.start(-1, "exporting", nil)
 	defer env.progress.finish()
 	bw := bufio.NewWriter(w)
 	bw.WriteString("[")

@@ -22,13 +22,23 @@ func isTerminal(v any) bool {
 
 // useColor reports whether stdout output may be coloured.
 func useColor(c *cli.Context) bool {
-	if globalBool(c, flagNoColor) {
-		return false
+	_, noColorEnv := os.LookupEnv("NO_COLOR")
+	return colorEnabled(globalBool(c, flagNoColor), noColorEnv, isTerminal(c.App.Writer))
+}
+
+// colorEnabled decides whether to colour stdout: only when it is a terminal,
+// NO_COLOR is not set (to any value, as no-color.org asks) and --no-color
+// was not given.
+func colorEnabled(noColorFlag, noColorEnv, stdoutIsTerminal bool) bool {
+	return stdoutIsTerminal && !noColorFlag && !noColorEnv
+}
+
+// green colours s green when color is set.
+func green(s string, color bool) string {
+	if !color {
+		return s
 	}
-	if _, ok := os.LookupEnv("NO_COLOR"); ok {
-		return false
-	}
-	return isTerminal(c.App.Writer)
+	return "\x1b[32m" + s + "\x1b[0m"
 }
 
 // newLogger builds the slog logger of --log-level and --log-format, writing
@@ -59,47 +69,73 @@ func newLogger(c *cli.Context) (*slog.Logger, error) {
 }
 
 // progress shows a progress bar on stderr when it is a terminal and --quiet
-// was not given; otherwise every method does nothing.
+// was not given; otherwise every method does nothing. While listing (an
+// unknown total) it shows the files read so far and the read rate; while
+// applying, the files done of the total, the removeTags calls sent, the rate
+// and the time left.
 type progress struct {
 	w   io.Writer
 	on  bool
 	bar *progressbar.ProgressBar
+
+	description string
+	total       int
+	calls       func() int64 // removeTags calls sent so far, if known
 }
 
 func newProgress(c *cli.Context) *progress {
-	return &progress{w: c.App.ErrWriter, on: !globalBool(c, flagQuiet) && isTerminal(c.App.ErrWriter)}
+	return &progress{w: c.App.ErrWriter, on: progressEnabled(globalBool(c, flagQuiet), isTerminal(c.App.ErrWriter))}
 }
 
-// start begins a bar of total steps (-1 for an unknown total, a spinner).
-func (p *progress) start(total int, description string) {
+// progressEnabled decides whether to draw progress bars: only on a terminal
+// stderr, and never with --quiet.
+func progressEnabled(quiet, stderrIsTerminal bool) bool {
+	return stderrIsTerminal && !quiet
+}
+
+// start begins a bar of total steps (-1 for an unknown total: a spinner with
+// a count). calls, if not nil, is shown next to the description.
+func (p *progress) start(total int, description string, calls func() int64) {
 	if !p.on {
 		return
 	}
 	p.finish()
-	p.bar = progressbar.NewOptions(total,
+	p.description, p.total, p.calls = description, total, calls
+	opts := []progressbar.Option{
 		progressbar.OptionSetWriter(p.w),
-		progressbar.OptionSetDescription(description),
-		progressbar.OptionShowCount(),
+		progressbar.OptionSetDescription(p.label(0)),
 		progressbar.OptionShowIts(),
 		progressbar.OptionSetItsString("files"),
-		progressbar.OptionSetPredictTime(total > 0),
-		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionThrottle(100 * time.Millisecond),
 		progressbar.OptionClearOnFinish(),
 		progressbar.OptionSetWidth(30),
-	)
+		progressbar.OptionSetRenderBlankState(true),
+	}
+	if total >= 0 {
+		opts = append(opts, progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true))
+	}
+	p.bar = progressbar.NewOptions(total, opts...)
+}
+
+// label is the text in front of the bar after n steps.
+func (p *progress) label(n int) string {
+	s := p.description
+	if p.total < 0 {
+		s += ": " + plural(n, "file", "files") + " read"
+	}
+	if p.calls != nil {
+		s += ", " + plural(int(p.calls()), "call", "calls")
+	}
+	return s
 }
 
 // set moves the bar to n.
 func (p *progress) set(n int) {
 	if p.bar != nil {
+		if p.total < 0 || p.calls != nil {
+			p.bar.Describe(p.label(n))
+		}
 		_ = p.bar.Set(n)
-	}
-}
-
-// describe changes the text in front of the bar.
-func (p *progress) describe(s string) {
-	if p.bar != nil {
-		p.bar.Describe(s)
 	}
 }
 
