@@ -41,7 +41,7 @@ func setup(c *cli.Context) (*runEnv, error) {
 
 // plan reads the library and computes the plan, with a progress display.
 func (e *runEnv) plan(batchSize int) (*reconcile.Plan, error) {
-	e.progress.start(-1, "reading library")
+	e.progress.start(-1, "reading library", nil)
 	defer e.progress.finish()
 	plan, err := reconcile.MakePlan(e.c.Context, e.lib.client, e.rules, reconcile.PlanOptions{
 		Tool:      version,
