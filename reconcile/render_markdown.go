@@ -316,10 +316,17 @@ func RenderReportMarkdown(w io.Writer, r *Report) error {
 		d.line("> **Error:** " + mdCell(r.Error))
 		d.line("")
 	}
-	d.line("| Changed | Failed | Missing | Pending | Tags removed |")
-	d.line("| ---: | ---: | ---: | ---: | ---: |")
-	d.line("| " + commas(len(byStatus[StatusChanged])) + " | " + commas(failed) + " | " + commas(len(byStatus[StatusMissing])) +
-		" | " + commas(pending) + " | " + commas(r.Summary.TagsRemoved) + " |")
+	if isPlan {
+		// A plan changed nothing: its counts say what apply would do.
+		d.line("| Files to change | Tags to remove |")
+		d.line("| ---: | ---: |")
+		d.line("| " + commas(pending) + " | " + commas(r.Summary.TagsToRemove) + " |")
+	} else {
+		d.line("| Changed | Failed | Missing | Pending | Tags removed |")
+		d.line("| ---: | ---: | ---: | ---: | ---: |")
+		d.line("| " + commas(len(byStatus[StatusChanged])) + " | " + commas(failed) + " | " + commas(len(byStatus[StatusMissing])) +
+			" | " + commas(pending) + " | " + commas(r.Summary.TagsRemoved) + " |")
+	}
 	d.line("")
 	var meta []string
 	if !r.StartedAt.IsZero() {

@@ -429,6 +429,7 @@ func TestRenderReportMarkdown(t *testing.T) {
 		assert.Contains(t, md, "### Would change (2)")
 		assert.NotContains(t, md, "not converged")
 		assert.NotContains(t, md, "were removed")
+		assert.NotRegexp(t, `(?i)\bremoved\b`, md, "a plan's words say what would be removed")
 		checkTable(t, md)
 	})
 	t.Run("LargeReportFitsAComment", func(t *testing.T) {
