@@ -1,0 +1,120 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tagprune/tagprune/api/imagekittest"
+)
+
+// scope is the folder the bench's rule governs; four files in five live
+// under it, the rest under /blog/, where the same tags are allowed.
+const scope = "/products/"
+
+var (
+	benchGroups = []string{"shoes", "bags", "summer", "winter", "kids", "outdoor"}
+	benchPlain  = []string{"product", "hero", "approved", "catalog", "web", "lifestyle"}
+	// removalSets are the forbidden tags a candidate carries, drawn with
+	// weights 4:1:1 so that files share a forbidden set but not a removal set.
+	removalSets = [][]string{{"sale2019"}, {"sale2019"}, {"sale2019"}, {"sale2019"}, {"sale2020"}, {"sale2019", "sale2020"}}
+	noMetadata  = map[string]any{}
+)
+
+// exactTags and globTags are the two manifests' forbidden tags: the first
+// lets tagprune ask the server for candidates only, the second makes it read
+// the whole scope.
+var (
+	exactTags = []string{"sale2019", "sale2020"}
+	globTags  = []string{"sale20*"}
+)
+
+// generate returns a library of n files, candidates of which are under
+// scope and carry forbidden tags. It is deterministic for a given seed.
+// Some files under /blog/ carry sale2019 too: they are out of scope and
+// must keep it.
+func generate(n, candidates int, seed uint64) []imagekittest.File {
+	rng := rand.New(rand.NewPCG(seed, 0xbe9c))
+	inScope := n - n/5
+	candidates = min(candidates, inScope)
+	t0 := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	files := make([]imagekittest.File, n)
+	k := 0 // in-scope files so far
+	for i := range files {
+		var dir string
+		tags := []string{benchPlain[rng.IntN(len(benchPlain))]}
+		if i%5 == 4 {
+			dir = fmt.Sprintf("/blog/%s/", benchGroups[i%len(benchGroups)])
+			if i%50 == 4 {
+				tags = append(tags, "sale2019")
+			}
+		} else {
+			dir = fmt.Sprintf("%s%s/%d/", scope, benchGroups[i%len(benchGroups)], 2019+i%6)
+			// Spread the candidates evenly over the in-scope files.
+			if k*candidates/inScope != (k+1)*candidates/inScope {
+				tags = append(tags, removalSets[rng.IntN(len(removalSets))]...)
+			}
+			k++
+		}
+		id := fmt.Sprintf("%024x", uint64(i)*0x9e3779b97f4a7c15^seed)
+		name := fmt.Sprintf("img-%07d.jpg", i)
+		created := t0.Add(time.Duration(i) * time.Minute)
+		files[i] = imagekittest.File{
+			FileID: id, Type: "file", Name: name, FilePath: dir + name, Tags: tags,
+			VersionInfo: imagekittest.VersionInfo{ID: id, Name: "Version 1"},
+			URL:         "https://ik.imagekit.io/bench" + dir + name,
+			FileType:    "image", Mime: "image/jpeg", Width: 1200, Height: 800, Size: 150_000,
+			CustomMetadata: noMetadata, CreatedAt: created, UpdatedAt: created,
+		}
+	}
+	return files
+}
+
+// manifestYAML returns the bench's manifest: one rule over scope.
+func manifestYAML(forbidden []string) string {
+	q := make([]string, len(forbidden))
+	for i, t := range forbidden {
+		q[i] = fmt.Sprintf("%q", t)
+	}
+	return fmt.Sprintf("version: 1\nrules:\n  - name: retire-sales\n    files:\n      paths: [%s]\n    forbiddenTags: [%s]\n",
+		scope, strings.Join(q, ", "))
+}
+
+// removals returns the tags of a file under scope that forbidden (exact
+// tags or path.Match globs) names, sorted: the same semantics a careful
+// script would implement.
+func removals(tags, forbidden []string) []string {
+	var out []string
+	for _, t := range tags {
+		for _, f := range forbidden {
+			if ok, _ := path.Match(f, t); ok || f == t {
+				out = append(out, t)
+				break
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// expected returns the number of files the rule changes and the calls the
+// careful script makes: one per 50 files of each distinct removal set.
+func expected(files []imagekittest.File, forbidden []string) (changes, groupedCalls int) {
+	groups := map[string]int{}
+	for _, f := range files {
+		if !strings.HasPrefix(f.FilePath, scope) {
+			continue
+		}
+		if rm := removals(f.Tags, forbidden); len(rm) > 0 {
+			changes++
+			groups[strings.Join(rm, "\x00")]++
+		}
+	}
+	for _, n := range groups {
+		groupedCalls += (n + 49) / 50
+	}
+	return changes, groupedCalls
+}
