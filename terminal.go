@@ -22,13 +22,12 @@ func isTerminal(v any) bool {
 
 // useColor reports whether stdout output may be coloured.
 func useColor(c *cli.Context) bool {
-	_, noColorEnv := os.LookupEnv("NO_COLOR")
-	return colorEnabled(globalBool(c, flagNoColor), noColorEnv, isTerminal(c.App.Writer))
+	return colorEnabled(globalBool(c, flagNoColor), os.Getenv("NO_COLOR") != "", isTerminal(c.App.Writer))
 }
 
 // colorEnabled decides whether to colour stdout: only when it is a terminal,
-// NO_COLOR is not set (to any value, as no-color.org asks) and --no-color
-// was not given.
+// NO_COLOR is unset or empty (as no-color.org defines it) and --no-color was
+// not given.
 func colorEnabled(noColorFlag, noColorEnv, stdoutIsTerminal bool) bool {
 	return stdoutIsTerminal && !noColorFlag && !noColorEnv
 }
