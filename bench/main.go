@@ -57,7 +57,7 @@ func main() {
 	flag.StringVar(&cfg.binary, "binary", "", "tagprune binary to run (default: go build one)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := run(ctx, cfg, os.Stdout)
+	_, err := run(ctx, cfg, os.Stdout)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -73,14 +73,22 @@ type outcome struct {
 	stats     imagekittest.Stats
 }
 
-// run builds tagprune, runs the bench and prints the results to w.
-func run(ctx context.Context, cfg config, w io.Writer) error {
+// counts are the figures a smoke test checks: the files to change and the
+// calls each side made.
+type counts struct {
+	changes, removeTags, list, sdkRemoveTags, sdkList int
+}
+
+// run builds tagprune, runs the bench, prints the results to w and returns
+// the main counts.
+func run(ctx context.Context, cfg config, w io.Writer) (counts, error) {
+	var n counts
 	if cfg.files < 1 || cfg.candidates < 0 || cfg.concurrency < 1 {
-		return fmt.Errorf("-files %d, -candidates %d, -concurrency %d: want at least 1, 0 and 1", cfg.files, cfg.candidates, cfg.concurrency)
+		return n, fmt.Errorf("-files %d, -candidates %d, -concurrency %d: want at least 1, 0 and 1", cfg.files, cfg.candidates, cfg.concurrency)
 	}
 	dir, err := os.MkdirTemp("", "tagprune-bench-")
 	if err != nil {
-		return err
+		return n, err
 	}
 	defer os.RemoveAll(dir)
 	bin := cfg.binary
@@ -89,7 +97,7 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/tagprune/tagprune")
 		build.Stderr = os.Stderr
 		if err := build.Run(); err != nil {
-			return fmt.Errorf("build tagprune: %w", err)
+			return n, fmt.Errorf("build tagprune: %w", err)
 		}
 	}
 	forbidden := exactTags
@@ -98,7 +106,7 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 	}
 	manifest := filepath.Join(dir, "manifest.yaml")
 	if err := os.WriteFile(manifest, []byte(manifestYAML(forbidden)), 0o644); err != nil {
-		return err
+		return n, err
 	}
 
 	files := generate(cfg.files, cfg.candidates, cfg.seed)
@@ -119,11 +127,8 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 	fmt.Fprintf(w, "emulator: rate limit %d/s per endpoint, latency %v, loopback\n\n", cfg.rateLimit, cfg.latency)
 
 	srv := imagekittest.NewServer(files, opts...)
-	files = nil // the server owns the library now
-	command := "apply"
 	args := []string{"apply", "-f", manifest, "--auto-approve", "--quiet", "--concurrency", fmt.Sprint(cfg.concurrency)}
 	if cfg.planOnly {
-		command = "plan"
 		args = []string{"plan", "-f", manifest, "--quiet"}
 	}
 	args = append(args, "--report", filepath.Join(dir, "report.json"))
@@ -133,10 +138,15 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 	}
 	srv.Close()
 	if err != nil {
-		return err
+		return n, err
 	}
 	s := tp.report.Summary
-	fmt.Fprintf(w, "tagprune %s (--concurrency %d):\n", command, cfg.concurrency)
+	n.changes, n.removeTags, n.list = changes, int(tp.stats.Requests.RemoveTags), int(tp.stats.Requests.List)
+	if cfg.planOnly {
+		fmt.Fprintf(w, "tagprune plan:\n")
+	} else {
+		fmt.Fprintf(w, "tagprune apply (--concurrency %d):\n", cfg.concurrency)
+	}
 	if !cfg.planOnly {
 		calls := int(tp.stats.Requests.RemoveTags)
 		applyTime := tp.report.FinishedAt.Sub(tp.report.StartedAt)
@@ -153,7 +163,7 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 		tp.stats.Requests.List, ceil(changes, 1000), scope, ceil(inScope, 1000))
 	fmt.Fprintf(w, "  files listed      %8d\n", s.FilesScanned)
 	fmt.Fprintf(w, "  429 answers       %8d   (client saw %d, retries %d)\n", tp.stats.RateLimited, s.RateLimited, s.Retries)
-	fmt.Fprintf(w, "  wall time         %8s   (plan and apply, process start to exit)\n", secs(tp.wall))
+	fmt.Fprintf(w, "  wall time         %8s   (process start to exit)\n", secs(tp.wall))
 	fmt.Fprintf(w, "  peak RSS          %8s   (VmHWM of the tagprune process)\n", mib(tp.rss))
 	perFile := 0.0
 	if s.FilesScanned > 0 {
@@ -161,20 +171,21 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "  CPU (user+sys)    %8s   %.2f µs per listed file\n", secs(tp.cpu), perFile)
 	if cfg.planOnly || !cfg.sdk {
-		return nil
+		return n, nil
 	}
 
 	srv = imagekittest.NewServer(generate(cfg.files, cfg.candidates, cfg.seed), opts...)
 	defer srv.Close()
 	start := time.Now()
 	if err := runSDK(ctx, srv.URL, benchKey, forbidden); err != nil {
-		return err
+		return n, err
 	}
 	sdkWall := time.Since(start)
 	if err := checkConverged(srv.Handler().Files(), forbidden); err != nil {
-		return fmt.Errorf("sdk: %w", err)
+		return n, fmt.Errorf("sdk: %w", err)
 	}
 	st := srv.Handler().Stats()
+	n.sdkRemoveTags, n.sdkList = int(st.Requests.RemoveTags), int(st.Requests.List)
 	fmt.Fprintf(w, "\nofficial Go SDK, one call after another, default retries:\n")
 	fmt.Fprintf(w, "  removeTags calls  %8d   (one per removal set per 50 files: %d)\n", st.Requests.RemoveTags, groupedCalls)
 	fmt.Fprintf(w, "  list calls        %8d\n", st.Requests.List)
@@ -184,7 +195,7 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 	sdkCalls := st.Requests.List + st.Requests.RemoveTags + st.Requests.Details
 	fmt.Fprintf(w, "\ntagprune / SDK: %.2fx the API calls (%d / %d), %.2fx the wall time (%s / %s)\n",
 		float64(tpCalls)/float64(sdkCalls), tpCalls, sdkCalls, tp.wall.Seconds()/sdkWall.Seconds(), secs(tp.wall), secs(sdkWall))
-	return nil
+	return n, nil
 }
 
 // runTagprune runs the binary against srv and returns what it cost. Its
