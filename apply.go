@@ -83,7 +83,7 @@ func runApply(c *cli.Context) error {
 	if planFile != "" {
 		p, err := reconcile.ReadPlan(planFile)
 		if err != nil {
-			return fmt.Errorf("plan %s: %w", planFile, err)
+			return err // ReadPlan names the file
 		}
 		saved = p
 	}
