@@ -91,7 +91,11 @@ func RenderMarkdown(w io.Writer, p *Plan) error {
 			header:  "| File | Tags to remove |\n| --- | --- |",
 		}
 		if g.Description != "" {
-			s.intro = mdCell(g.Description) + ". " + s.intro
+			desc := mdCell(g.Description)
+			if !strings.HasSuffix(desc, ".") && !strings.HasSuffix(desc, "!") && !strings.HasSuffix(desc, "?") {
+				desc += "."
+			}
+			s.intro = desc + " " + s.intro
 		}
 		for _, f := range g.Files {
 			s.rows = append(s.rows, "| "+mdCell(f.Path)+" | "+mdTags(f.Tags)+" |")
