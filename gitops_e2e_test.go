@@ -281,6 +281,7 @@ func TestPlanFormatMarkdown(t *testing.T) {
 			assert.Contains(t, md, "\n### "+rule+"\n")
 		}
 		assert.Contains(t, md, "| /press/press-001.jpg | legal-hold |")
+		assert.Contains(t, md, "\nThe spring 2022 sale is over; its tags confuse the storefront search. Would remove 33 tags from 25 files.\n")
 		assert.NotRegexp(t, removedWord, md)
 	})
 
