@@ -222,6 +222,11 @@ func (a *applier) send(ctx context.Context, b Batch) []BatchResult {
 					next = append(next, id)
 				}
 			}
+			if a.ctx.Err() != nil {
+				// Interrupted: re-sending the rest would start a new call.
+				// Those files stay pending.
+				next = nil
+			}
 		case a.ctx.Err() != nil && (ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
 			// Interrupted and out of grace: the outcome is unknown.
 			br.Outcome = OutcomeFailed
