@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"testing"
@@ -158,4 +159,52 @@ func TestApplyInterrupted(t *testing.T) {
 			requireSafeCalls(t, manifests, before, removeTagsCalls(t, emulatorRequests(t, srv)))
 		})
 	}
+}
+
+// A call answered 404 after the signal is not sent again without its
+// missing file: that would be a new call. Its other files stay pending, the
+// missing one is reported missing, and a second run converges.
+func TestApplyInterruptedDuringNotFound(t *testing.T) {
+	before := faultLibrary()
+	manifests := writeFaultManifest(t)
+	srv := emulator(t, before, imagekittest.WithLatency(300*time.Millisecond))
+	dir := t.TempDir()
+	planFile := filepath.Join(dir, "plan.json")
+	report := filepath.Join(dir, "report.json")
+	r := tagprune(t, cmd{args: []string{"plan", "-f", manifests[0], "--out", planFile}, env: apiEnv(srv)})
+	require.Equal(t, 0, r.code, r.stderr)
+	plan, err := reconcile.ReadPlan(planFile)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(plan.Batches), 3)
+	gone := plan.Batches[1].FileIDs[0]
+
+	run := startTagprune(t, cmd{args: []string{"apply", planFile, "--report", report, "--concurrency", "1"}, env: apiEnv(srv)})
+	// The file of the second call is deleted while the first is in flight,
+	// and the signal comes as the second call arrives: its 404 comes after.
+	waitForRemoveTags(t, srv, 1)
+	deleteFile(t, srv, gone)
+	atSignal := waitForRemoveTags(t, srv, 2)
+	require.NoError(t, run.x.Process.Signal(os.Interrupt))
+	res := run.wait(t)
+	require.Equal(t, exitInterrupted, res.code, "stdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
+
+	calls := removeTagsCalls(t, emulatorRequests(t, srv))
+	require.Equal(t, int(atSignal), len(calls), "no call is sent after the signal, not even the rest of a 404")
+	require.Equal(t, 404, calls[len(calls)-1].Status)
+	rep := readReport(t, report)
+	require.True(t, rep.Interrupted)
+	for _, f := range rep.Files {
+		switch {
+		case f.FileID == gone:
+			require.Equal(t, reconcile.StatusMissing, f.Status)
+		case slices.Contains(plan.Batches[0].FileIDs, f.FileID):
+			require.Equal(t, reconcile.StatusChanged, f.Status, f.FileID)
+		default:
+			require.Equal(t, reconcile.StatusPending, f.Status, f.FileID)
+		}
+	}
+
+	r = tagprune(t, cmd{args: []string{"apply", "-f", manifests[0], "--auto-approve", "--report", report}, env: apiEnv(srv)})
+	require.Equal(t, 0, r.code, "second run:\n%s\n%s", r.stdout, r.stderr)
+	requireConverged(t, manifests, before, srv.Handler().Files())
 }
