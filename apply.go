@@ -115,7 +115,7 @@ func runApply(c *cli.Context) error {
 		if !isTerminal(c.App.Reader) {
 			rep := refused(plan, "stdin is not a terminal and --auto-approve was not given")
 			_ = env.finish(rep, nil, reports, started)
-			return errors.New("refused: stdin is not a terminal, so tagprune cannot ask for confirmation; " +
+			return errors.New("refused: stdin is not a terminal, so tagprune cannot ask for confirmation; nothing was changed; " +
 				"review the plan and pass --auto-approve, or save it with 'plan --out' and run 'apply PLANFILE'")
 		}
 		if !confirm(c.App.Reader, c.App.ErrWriter, "Do you want to remove these tags?") {
