@@ -25,13 +25,30 @@ const (
 // MakePlan reads what the rules need from lib (observe), computes remove(f)
 // for every file (diff) and groups the removals into calls (batch).
 //
-// Observe: the rules are grouped into listings that share a scope (the same
-// paths, or fileIds) and the same searchQuery. A listing over paths whose
-// rules have only exact tags asks for `path : "/x/" AND tags IN [...]`; one
-// with a glob reads the whole scope. fileIds are read with `id IN [...]`
-// searches, each URL kept under 8 KB. Every answer is only a candidate: each
-// file's own tags and each rule's paths, fileIds and exclusions are checked
-// locally (the API's `tags IN` matches AITags too).
+// Observe: rules with paths are grouped by searchQuery, and within a
+// searchQuery the rules whose folders overlap (one folder is a prefix of
+// another, directly or through other rules) share one listing over their
+// outermost folders. A listing whose rules have only exact tags asks for
+// `path : "/x/" AND tags IN [...]` with the union of their tags; one with a
+// glob reads its folders in full. fileIds are read with `id IN [...]`
+// searches, one set per searchQuery. Every URL is kept under 8 KB: a long
+// list of folders is split into several listings, each over different
+// folders, and a tag list too long for one URL is dropped (the folders are
+// then read in full) rather than split, since splitting it would read a file
+// that carries tags of two parts twice. Every answer is only a candidate:
+// each file's own tags and each rule's paths, fileIds and exclusions are
+// checked locally (the API's `tags IN` matches AITags too), and each rule
+// evaluates a file once: in its path listing when the file is under its
+// paths, else in its fileIds listing.
+//
+// So no file is read twice in one plan, with two exceptions that only the
+// API could resolve: a file named by a fileIds rule that is also under the
+// paths of a listing may be returned by both searches (its path is unknown
+// before it is read, and searchQuery cannot exclude a folder with its
+// subfolders), and rules with different searchQueries over overlapping
+// folders read those folders once per searchQuery (only the API can
+// evaluate each query). A library that changes while it is paged may also
+// shift a file from one page to the next.
 //
 // Memory: pages are streamed and only the files to change are kept, so a
 // full scan costs memory in proportion to the changes, not to the library.
@@ -96,91 +113,173 @@ func addStats(s *Summary, st api.Stats) {
 }
 
 // listing is one search MakePlan runs, and the rules it evaluates on the
-// files it returns (all of them share its searchQuery).
+// files it returns (all of them share its searchQuery). byID marks a
+// search by `id IN [...]`; the others search folders.
 type listing struct {
 	query string
 	rules []int
+	byID  bool
 }
 
 // planListings returns the searches that read every file a rule could
-// change, in a deterministic order.
+// change, in a deterministic order: the folder searches by searchQuery and
+// folder, then the fileIds searches by searchQuery.
 func planListings(rules []PlanRule) ([]listing, error) {
-	type group struct {
-		paths, ids []string
-		query      string
-		rules      []int
-		tags       []string
-		glob       bool
+	type idGroup struct {
+		ids, tags []string
+		rules     []int
+		glob      bool
 	}
-	pathGroups := map[string]*group{}
-	idGroups := map[string]*group{}
+	byQuery := map[string][]int{}
+	idGroups := map[string]*idGroup{}
 	for i := range rules {
 		r := &rules[i]
 		if len(r.ForbiddenTags) == 0 {
 			return nil, fmt.Errorf("rule %q forbids no tags: give it at least one forbiddenTags entry", r.Name)
 		}
-		add := func(m map[string]*group, key string, paths, ids []string) {
-			g := m[key]
+		if len(r.Paths) > 0 {
+			byQuery[r.SearchQuery] = append(byQuery[r.SearchQuery], i)
+		}
+		if len(r.FileIDs) > 0 {
+			g := idGroups[r.SearchQuery]
 			if g == nil {
-				g = &group{paths: paths, query: r.SearchQuery}
-				m[key] = g
+				g = &idGroup{}
+				idGroups[r.SearchQuery] = g
 			}
-			g.ids = append(g.ids, ids...)
+			g.ids = append(g.ids, r.FileIDs...)
 			g.rules = append(g.rules, i)
 			g.tags = append(g.tags, r.exactTags()...)
 			g.glob = g.glob || r.hasGlob()
 		}
-		if len(r.Paths) > 0 {
-			paths := slices.Clone(r.Paths)
-			slices.Sort(paths)
-			paths = slices.Compact(paths)
-			add(pathGroups, strings.Join(paths, "\x00")+"\x01"+r.SearchQuery, paths, nil)
-		}
-		if len(r.FileIDs) > 0 {
-			add(idGroups, r.SearchQuery, nil, r.FileIDs)
-		}
 	}
 	var out []listing
-	for _, key := range sortedKeys(pathGroups) {
-		g := pathGroups[key]
-		tags := sortedUnique(g.tags)
-		if g.glob {
-			tags = nil
-		}
-		qs, err := pathQueries(g.paths, tags, g.query)
-		if err != nil {
-			return nil, err
-		}
-		for _, q := range qs {
-			out = append(out, listing{query: q, rules: g.rules})
+	for _, query := range sortedKeys(byQuery) {
+		for _, sc := range mergeScopes(rules, byQuery[query]) {
+			tags := sc.tags
+			if sc.glob {
+				tags = nil
+			}
+			qs, err := pathQueries(sc.folders, tags, query)
+			if err != nil {
+				return nil, err
+			}
+			for _, q := range qs {
+				out = append(out, listing{query: q, rules: sc.rules})
+			}
 		}
 	}
-	for _, key := range sortedKeys(idGroups) {
-		g := idGroups[key]
+	for _, query := range sortedKeys(idGroups) {
+		g := idGroups[query]
 		var tail []string
 		if !g.glob {
 			if tc := inClause("tags", sortedUnique(g.tags)); escLen(tc) <= maxQueryEscLen/4 {
 				tail = append(tail, tc)
 			}
 		}
-		if g.query != "" {
-			tail = append(tail, "("+g.query+")")
+		if query != "" {
+			tail = append(tail, "("+query+")")
 		}
 		qs, err := idQueries(sortedUnique(g.ids), tail)
 		if err != nil {
 			return nil, err
 		}
 		for _, q := range qs {
-			out = append(out, listing{query: q, rules: g.rules})
+			out = append(out, listing{query: q, rules: g.rules, byID: true})
 		}
 	}
 	return out, nil
 }
 
-// pathQueries returns the searches for files under paths that carry one of
-// tags (any tag when tags is nil) and match query: one search when it fits
-// in a URL, else the paths and tags split into as few searches as fit.
-func pathQueries(paths, tags []string, query string) ([]string, error) {
+// scope is what one folder listing reads: the outermost folders of rules
+// that share a searchQuery and whose folders overlap, and those rules.
+type scope struct {
+	folders []string // outermost folders, sorted; none is under another
+	rules   []int    // indexes into the rules, ascending
+	tags    []string // union of the rules' exact tags, sorted
+	glob    bool     // some rule has a glob: the folders are read in full
+}
+
+// mergeScopes merges the rules at idx (all with paths and one searchQuery)
+// into scopes, so that no folder is under two scopes. Two rules share a
+// scope when a folder of one is a folder of the other, or under it, or
+// above it, and merging is repeated until no two scopes overlap (a merged
+// scope may overlap one that neither part did).
+//
+// That fixed point is computed in one pass: every folder has a root, the
+// outermost folder of any rule above or equal to it, and two folders
+// overlap only if they share a root; a root's own rule overlaps every rule
+// under it. So the scopes are the groups of roots joined by rules that have
+// folders under several of them, found with a union-find over the roots.
+// The scopes come sorted by their first folder.
+func mergeScopes(rules []PlanRule, idx []int) []scope {
+	var folders []string
+	for _, i := range idx {
+		folders = append(folders, rules[i].Paths...)
+	}
+	folders = sortedUnique(folders)
+	// Folders under a folder sort right after it, so one pass finds roots.
+	root := make(map[string]string, len(folders))
+	cur := ""
+	for _, f := range folders {
+		if cur == "" || !strings.HasPrefix(f, cur) {
+			cur = f
+		}
+		root[f] = cur
+	}
+	parent := map[string]string{}
+	var find func(string) string
+	find = func(r string) string {
+		p, ok := parent[r]
+		if !ok || p == r {
+			return r
+		}
+		top := find(p)
+		parent[r] = top
+		return top
+	}
+	for _, i := range idx {
+		paths := rules[i].Paths
+		first := find(root[paths[0]])
+		for _, p := range paths[1:] {
+			if other := find(root[p]); other != first {
+				parent[other] = first
+			}
+		}
+	}
+	byTop := map[string]*scope{}
+	for _, i := range idx {
+		top := find(root[rules[i].Paths[0]])
+		sc := byTop[top]
+		if sc == nil {
+			sc = &scope{}
+			byTop[top] = sc
+		}
+		sc.rules = append(sc.rules, i)
+		sc.tags = append(sc.tags, rules[i].exactTags()...)
+		sc.glob = sc.glob || rules[i].hasGlob()
+	}
+	for _, f := range folders {
+		if root[f] == f {
+			sc := byTop[find(f)]
+			sc.folders = append(sc.folders, f)
+		}
+	}
+	out := make([]scope, 0, len(byTop))
+	for _, sc := range byTop {
+		sc.tags = sortedUnique(sc.tags)
+		out = append(out, *sc)
+	}
+	slices.SortFunc(out, func(a, b scope) int { return strings.Compare(a.folders[0], b.folders[0]) })
+	return out
+}
+
+// pathQueries returns the searches for files under folders that carry one
+// of tags (any tag when tags is nil) and match query: one search when it
+// fits in a URL, else the folders split into as few searches as fit. The
+// folders are never under one another, so no file matches two searches;
+// for the same reason the tags are not split: a tag list too long to share
+// a URL with a folder is dropped, and the folders are read in full.
+func pathQueries(folders, tags []string, query string) ([]string, error) {
 	var tail string
 	if query != "" {
 		tail = "(" + query + ")"
@@ -189,31 +288,23 @@ func pathQueries(paths, tags []string, query string) ([]string, error) {
 	if budget < maxQueryEscLen/4 {
 		return nil, fmt.Errorf("searchQuery %q is too long: keep it under %d bytes once URL-escaped", query, maxQueryEscLen*3/4)
 	}
-	pathBudget := budget
+	var tc string
 	if tags != nil {
-		pathBudget = budget / 2
+		if tc = inClause("tags", tags); escLen(tc) > budget/2 {
+			tc = ""
+		}
 	}
-	var pathClauses []string
-	for _, chunk := range chunkByLen(paths, pathBudget, func(s string) int { return escLen(`path : ` + quote(s) + ` OR `) }) {
+	var out []string
+	for _, chunk := range chunkByLen(folders, budget-escLen(tc), func(s string) int { return escLen(`path : ` + quote(s) + ` OR `) }) {
 		var parts []string
 		for _, p := range chunk {
 			parts = append(parts, "path : "+quote(p))
 		}
-		c := strings.Join(parts, " OR ")
+		pc := strings.Join(parts, " OR ")
 		if len(parts) > 1 {
-			c = "(" + c + ")"
+			pc = "(" + pc + ")"
 		}
-		pathClauses = append(pathClauses, c)
-	}
-	var out []string
-	for _, pc := range pathClauses {
-		if tags == nil {
-			out = append(out, joinAnd(pc, tail))
-			continue
-		}
-		for _, tc := range chunkIn("tags", tags, budget-escLen(pc)) {
-			out = append(out, joinAnd(pc, tc, tail))
-		}
+		out = append(out, joinAnd(pc, tc, tail))
 	}
 	return out, nil
 }
@@ -350,7 +441,7 @@ func (o *observer) read(ctx context.Context, lib Library, l listing) error {
 		if o.progress != nil && o.scanned%api.MaxPageSize == 0 {
 			o.progress(o.scanned)
 		}
-		o.check(&f, l.rules)
+		o.check(&f, &l)
 	}
 	if o.progress != nil {
 		o.progress(o.scanned)
@@ -358,11 +449,11 @@ func (o *observer) read(ctx context.Context, lib Library, l listing) error {
 	return ctx.Err()
 }
 
-// check records the tags of f that the rules at idx forbid.
-func (o *observer) check(f *api.File, idx []int) {
-	for _, i := range idx {
+// check records the tags of f that the listing's rules forbid.
+func (o *observer) check(f *api.File, l *listing) {
+	for _, i := range l.rules {
 		r := &o.rules[i]
-		if !r.InScope(f.FileID, f.FilePath) {
+		if !evaluates(r, l.byID, f.FileID, f.FilePath) {
 			continue
 		}
 		for _, t := range f.Tags {
@@ -382,6 +473,22 @@ func (o *observer) check(f *api.File, idx []int) {
 			}
 		}
 	}
+}
+
+// evaluates reports whether a listing (by id when byID, else by folder)
+// is where rule r evaluates the file (id, filePath): a file in r's scope
+// (InScope) is evaluated by r's folder listing when it is under r's paths,
+// else by r's fileIds listing. A file that both listings return, or that a
+// folder listing merged with other rules returns while r names it by id, is
+// so evaluated once for r.
+func evaluates(r *PlanRule, byID bool, id, filePath string) bool {
+	if slices.Contains(r.ExcludeIDs, id) || underAny(filePath, r.ExcludePaths) {
+		return false
+	}
+	if underAny(filePath, r.Paths) {
+		return !byID
+	}
+	return byID && slices.Contains(r.FileIDs, id)
 }
 
 // changes returns the files to change, sorted by path then id, with their

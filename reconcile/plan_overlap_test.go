@@ -1,0 +1,398 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tagprune/tagprune/api"
+	"github.com/tagprune/tagprune/api/imagekittest"
+	"github.com/tagprune/tagprune/manifest"
+)
+
+// withQuery returns r with a searchQuery.
+func withQuery(r manifest.Rule, q string) manifest.Rule {
+	r.Files.SearchQuery = q
+	return r
+}
+
+func TestPlanListingsMergesOverlappingScopes(t *testing.T) {
+	tests := []struct {
+		name  string
+		rules []manifest.Rule
+		want  []listing
+	}{
+		{
+			name:  "nested scopes share one listing over the outer folder",
+			rules: []manifest.Rule{rule("X", []string{"/a/"}, nil, "t1"), rule("Y", []string{"/a/b/"}, nil, "t2")},
+			want:  []listing{{query: `path : "/a/" AND tags IN ["t1","t2"]`, rules: []int{0, 1}}},
+		},
+		{
+			name:  "identical scopes share one listing",
+			rules: []manifest.Rule{rule("X", []string{"/a/", "/b/"}, nil, "t1"), rule("Y", []string{"/b/", "/a/"}, nil, "t2")},
+			want:  []listing{{query: `(path : "/a/" OR path : "/b/") AND tags IN ["t1","t2"]`, rules: []int{0, 1}}},
+		},
+		{
+			name:  "disjoint scopes keep their own listings",
+			rules: []manifest.Rule{rule("X", []string{"/b/"}, nil, "t1"), rule("Y", []string{"/a/"}, nil, "t2")},
+			want: []listing{
+				{query: `path : "/a/" AND tags IN ["t2"]`, rules: []int{1}},
+				{query: `path : "/b/" AND tags IN ["t1"]`, rules: []int{0}},
+			},
+		},
+		{
+			name:  "a folder whose name starts like another is not under it",
+			rules: []manifest.Rule{rule("X", []string{"/a/"}, nil, "t1"), rule("Y", []string{"/ab/"}, nil, "t2")},
+			want: []listing{
+				{query: `path : "/a/" AND tags IN ["t1"]`, rules: []int{0}},
+				{query: `path : "/ab/" AND tags IN ["t2"]`, rules: []int{1}},
+			},
+		},
+		{
+			name:  "a glob over the library and an exact rule below it read the library once",
+			rules: []manifest.Rule{rule("G", []string{"/"}, nil, "campaign-*"), rule("E", []string{"/products/"}, nil, "sale2019")},
+			want:  []listing{{query: `path : "/"`, rules: []int{0, 1}}},
+		},
+		{
+			name:  "an exact rule over the library and a glob below it read the library once",
+			rules: []manifest.Rule{rule("E", []string{"/"}, nil, "sale2019"), rule("G", []string{"/products/"}, nil, "campaign-*")},
+			want:  []listing{{query: `path : "/"`, rules: []int{0, 1}}},
+		},
+		{
+			name:  "a rule's own nested folders collapse to the outer one",
+			rules: []manifest.Rule{rule("X", []string{"/a/", "/a/b/", "/c/"}, nil, "t1")},
+			want:  []listing{{query: `(path : "/a/" OR path : "/c/") AND tags IN ["t1"]`, rules: []int{0}}},
+		},
+		{
+			name: "merging repeats until no two listings overlap",
+			rules: []manifest.Rule{
+				rule("Y", []string{"/a/"}, nil, "t1"),
+				rule("Z", []string{"/c/d/"}, nil, "t2"),
+				rule("X", []string{"/a/b/", "/c/"}, nil, "t3"),
+				rule("W", []string{"/e/"}, nil, "t4"),
+			},
+			want: []listing{
+				{query: `(path : "/a/" OR path : "/c/") AND tags IN ["t1","t2","t3"]`, rules: []int{0, 1, 2}},
+				{query: `path : "/e/" AND tags IN ["t4"]`, rules: []int{3}},
+			},
+		},
+		{
+			name: "siblings under no common rule stay apart",
+			rules: []manifest.Rule{
+				rule("X", []string{"/a/b/"}, nil, "t1"),
+				rule("Y", []string{"/a/c/"}, nil, "t2"),
+			},
+			want: []listing{
+				{query: `path : "/a/b/" AND tags IN ["t1"]`, rules: []int{0}},
+				{query: `path : "/a/c/" AND tags IN ["t2"]`, rules: []int{1}},
+			},
+		},
+		{
+			name: "rules with different searchQueries cannot share a listing",
+			rules: []manifest.Rule{
+				withQuery(rule("Q", []string{"/a/b/"}, nil, "t1"), `name = "1.jpg"`),
+				rule("X", []string{"/a/"}, nil, "t2"),
+				withQuery(rule("R", []string{"/a/"}, nil, "t3"), `name = "1.jpg"`),
+			},
+			want: []listing{
+				{query: `path : "/a/" AND tags IN ["t2"]`, rules: []int{1}},
+				{query: `path : "/a/" AND tags IN ["t1","t3"] AND (name = "1.jpg")`, rules: []int{0, 2}},
+			},
+		},
+		{
+			name: "fileIds are read by id beside the merged folders",
+			rules: []manifest.Rule{
+				rule("X", []string{"/a/"}, []string{"f9"}, "t1"),
+				rule("Y", []string{"/"}, nil, "t2"),
+			},
+			want: []listing{
+				{query: `path : "/" AND tags IN ["t1","t2"]`, rules: []int{0, 1}},
+				{query: `id IN ["f9"] AND tags IN ["t1"]`, rules: []int{0}, byID: true},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := planListings(RulesFromManifest(tt.rules))
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+// foldersOf returns the folders a folder listing's searchQuery names.
+func foldersOf(q string) []string {
+	var out []string
+	for _, part := range strings.Split(q, `path : "`)[1:] {
+		out = append(out, part[:strings.IndexByte(part, '"')])
+	}
+	return out
+}
+
+func TestPlanListingsSplitOnlyByDisjointFolders(t *testing.T) {
+	var outer, inner, tags []string
+	for i := range 400 {
+		outer = append(outer, fmt.Sprintf("/section-%03d/a-rather-long-folder-name/", i))
+		inner = append(inner, fmt.Sprintf("/section-%03d/a-rather-long-folder-name/below/", i))
+	}
+	for i := range 30 {
+		tags = append(tags, fmt.Sprintf("tag-%02d", i))
+	}
+	manyTags := slices.Clone(tags)
+	for i := range 600 {
+		manyTags = append(manyTags, fmt.Sprintf("some-long-forbidden-tag-%04d", i))
+	}
+	tests := []struct {
+		name      string
+		rules     []manifest.Rule
+		wantTags  string // the tags clause every listing carries, or "" for none
+		wantSplit bool
+	}{
+		{
+			name:      "many folders are split into listings over different folders",
+			rules:     []manifest.Rule{rule("X", outer, nil, tags...), rule("Y", inner, nil, "other")},
+			wantTags:  inClause("tags", sortedUnique(append(slices.Clone(tags), "other"))),
+			wantSplit: true,
+		},
+		{
+			name:     "a tag list too long for one URL reads the folders in full instead of splitting the tags",
+			rules:    []manifest.Rule{rule("X", []string{"/a/"}, nil, manyTags...), rule("Y", []string{"/a/b/"}, nil, "x")},
+			wantTags: "",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := planListings(RulesFromManifest(tt.rules))
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantSplit, len(got) > 1, "split")
+			owner := map[string]string{}
+			for _, l := range got {
+				u := "https://api.imagekit.io/v1/files?limit=1000&skip=100000&searchQuery=" + url.QueryEscape(l.query)
+				assert.LessOrEqual(t, len(u), 8<<10, "the URL fits in 8 KB")
+				assert.Equal(t, tt.wantTags != "", strings.Contains(l.query, "tags IN"), l.query)
+				if tt.wantTags != "" {
+					assert.True(t, strings.HasSuffix(l.query, " AND "+tt.wantTags), "every listing carries every tag")
+				}
+				assert.Equal(t, []int{0, 1}, l.rules)
+				for _, f := range foldersOf(l.query) {
+					owner[f] = l.query
+				}
+			}
+			var all []string
+			for _, r := range tt.rules {
+				all = append(all, r.Files.Paths...)
+			}
+			for _, p := range all {
+				var under []string
+				for f, q := range owner {
+					if strings.HasPrefix(p, f) && !slices.Contains(under, q) {
+						under = append(under, q)
+					}
+				}
+				assert.Len(t, under, 1, "folder %s is read by exactly one listing", p)
+			}
+			for f := range owner {
+				for g := range owner {
+					assert.False(t, f != g && strings.HasPrefix(f, g), "%s is under %s: both are read", f, g)
+				}
+			}
+		})
+	}
+}
+
+func TestEvaluatesEachFileOncePerRule(t *testing.T) {
+	r := RulesFromManifest([]manifest.Rule{rule("X", []string{"/a/"}, []string{"f1", "f9"}, "x")})[0]
+	r.ExcludeIDs = []string{"f5"}
+	r.ExcludePaths = []string{"/a/keep/"}
+	tests := []struct {
+		name           string
+		id, path       string
+		byPath, byID   bool
+		wantInScopeToo bool
+	}{
+		{name: "a file under the paths is the folder listing's", id: "f2", path: "/a/2.jpg", byPath: true},
+		{name: "a file named by id and under the paths is the folder listing's", id: "f1", path: "/a/1.jpg", byPath: true},
+		{name: "a file named by id elsewhere is the fileIds listing's", id: "f9", path: "/z/9.jpg", byID: true},
+		{name: "an excluded id is nobody's", id: "f5", path: "/a/5.jpg"},
+		{name: "an excluded folder is nobody's", id: "f1", path: "/a/keep/1.jpg"},
+		{name: "a file out of scope is nobody's", id: "f3", path: "/b/3.jpg"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.byPath, evaluates(&r, false, tt.id, tt.path), "folder listing")
+			assert.Equal(t, tt.byID, evaluates(&r, true, tt.id, tt.path), "fileIds listing")
+			assert.Equal(t, tt.byPath || tt.byID, r.InScope(tt.id, tt.path), "together they are InScope")
+		})
+	}
+}
+
+func TestMakePlanMergedListingsStayExact(t *testing.T) {
+	rules := []manifest.Rule{
+		rule("X", []string{"/a/"}, []string{"f9"}, "t1"),
+		rule("Y", []string{"/a/b/"}, nil, "t2", "g*"),
+		rule("Z", []string{"/"}, nil, "t3"),
+	}
+	files := []api.File{
+		file("f1", "/a/1.jpg", "t1", "t2", "t3", "go"), // t2 and the glob are Y's, not X's
+		file("f2", "/a/b/2.jpg", "t1", "t2", "go", "keep"),
+		file("f3", "/c/3.jpg", "t1", "t2", "t3"),
+		file("f9", "/c/9.jpg", "t1", "t3"), // X by id, Z by path
+	}
+	lib := newFakeLib(files...)
+	p, err := MakePlan(context.Background(), lib, rules, PlanOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{
+		"f1": "t1,t3 by X,Z",
+		"f2": "go,t1,t2 by X,Y",
+		"f3": "t3 by Z",
+		"f9": "t1,t3 by X,Z",
+	}, removals(p))
+	assert.Equal(t, []string{`path : "/"`, `id IN ["f9"] AND tags IN ["t1"]`}, lib.queries)
+}
+
+// countingLib is a Library over a real client that records, for every
+// listing, the files its answers held.
+type countingLib struct {
+	*api.Client
+	mu   sync.Mutex
+	read map[string][]string // file id -> the searchQueries that returned it
+}
+
+func (l *countingLib) List(ctx context.Context, p api.ListParams) iter.Seq2[api.File, error] {
+	return func(yield func(api.File, error) bool) {
+		for f, err := range l.Client.List(ctx, p) {
+			if err == nil {
+				l.mu.Lock()
+				l.read[f.FileID] = append(l.read[f.FileID], p.SearchQuery)
+				l.mu.Unlock()
+			}
+			if !yield(f, err) {
+				return
+			}
+		}
+	}
+}
+
+// bruteRemove computes remove(f) for every file of the library straight
+// from the manifest semantics, evaluating searchQueries with the emulator's
+// parser.
+func bruteRemove(t *testing.T, rules []manifest.Rule, files []imagekittest.File) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for i := range files {
+		f := &files[i]
+		var rm []string
+		for _, r := range rules {
+			under := func(ds []string) bool {
+				return slices.ContainsFunc(ds, func(d string) bool { return strings.HasPrefix(f.FilePath, d) })
+			}
+			if slices.Contains(r.Exclude.FileIDs, f.FileID) || under(r.Exclude.Paths) {
+				continue
+			}
+			if !slices.Contains(r.Files.FileIDs, f.FileID) && !under(r.Files.Paths) {
+				continue
+			}
+			if r.Files.SearchQuery != "" {
+				q, err := imagekittest.ParseQuery(r.Files.SearchQuery, time.Now())
+				require.NoError(t, err)
+				if !q.Match(f) {
+					continue
+				}
+			}
+			for _, tag := range f.Tags {
+				ok := slices.Contains(r.ExactTags, tag)
+				for _, g := range r.Globs {
+					m, _ := path.Match(g, tag)
+					ok = ok || m
+				}
+				if ok && !slices.Contains(rm, tag) {
+					rm = append(rm, tag)
+				}
+			}
+		}
+		if len(rm) > 0 {
+			slices.Sort(rm)
+			out[f.FileID] = rm
+		}
+	}
+	return out
+}
+
+func TestMakePlanNestedRulesReadEachFileOnce(t *testing.T) {
+	files := imagekittest.GenerateLibrary(4000, 11)
+	var byID []string // files named by id: under /products/ and elsewhere
+	for _, f := range files {
+		if len(byID) < 40 && len(f.Tags) > 0 {
+			byID = append(byID, f.FileID)
+		}
+	}
+	tests := []struct {
+		name  string
+		rules []manifest.Rule
+		// mayRepeat says which files two answers may both hold.
+		mayRepeat func(id string) bool
+	}{
+		{
+			name: "nested exact rules",
+			rules: []manifest.Rule{
+				rule("sales", []string{"/products/"}, nil, "sale2019"),
+				rule("shoes", []string{"/products/shoes/", "/brand/"}, nil, "sale2020", "legacy"),
+				rule("brand-2021", []string{"/brand/summer/2021/"}, nil, "draft"),
+				{Name: "kids", Files: manifest.Selection{Paths: []string{"/products/kids/"}}, Exclude: manifest.Selection{Paths: []string{"/products/kids/2020/"}}, ExactTags: []string{"hero"}},
+			},
+		},
+		{
+			name: "a glob over the library and exact rules below it",
+			rules: []manifest.Rule{
+				rule("campaigns", []string{"/"}, nil, "campaign-2023-*"),
+				rule("sales", []string{"/products/"}, nil, "sale2019", "sale2020"),
+				rule("blog", []string{"/blog/news/"}, nil, "draft"),
+			},
+		},
+		{
+			name: "fileIds beside nested paths",
+			rules: []manifest.Rule{
+				rule("sales", []string{"/products/"}, nil, "sale2019"),
+				rule("by-id", []string{"/products/bags/"}, byID, "legacy", "draft", "hero"),
+			},
+			mayRepeat: func(id string) bool { return slices.Contains(byID, id) },
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := imagekittest.NewServer(slices.Clone(files))
+			defer srv.Close()
+			client, err := api.New(api.WithBaseURL(srv.URL), api.WithRate(0, 0))
+			require.NoError(t, err)
+			lib := &countingLib{Client: client, read: map[string][]string{}}
+
+			p, err := MakePlan(context.Background(), lib, tt.rules, PlanOptions{})
+			require.NoError(t, err)
+
+			want := bruteRemove(t, tt.rules, files)
+			require.NotEmpty(t, want)
+			got := map[string][]string{}
+			for _, c := range p.Changes {
+				got[c.FileID] = c.RemoveTags
+			}
+			assert.Equal(t, want, got, "the plan is exact")
+
+			require.NotEmpty(t, lib.read)
+			for id, qs := range lib.read {
+				if len(qs) > 1 && (tt.mayRepeat == nil || !tt.mayRepeat(id) || len(qs) > 2) {
+					t.Errorf("file %s was returned %d times: by %q", id, len(qs), qs)
+				}
+			}
+		})
+	}
+}
