@@ -229,19 +229,7 @@ func requireFileStatuses(t *testing.T, rep *reconcile.Report, before, after []im
 // its desired tags, and its AITags unchanged.
 func requireConverged(t *testing.T, manifests []string, before, after []imagekittest.File) {
 	t.Helper()
-	want := desiredState(t, manifests, before)
-	ai := map[string][]imagekittest.AITag{}
-	for _, f := range before {
-		ai[f.FileID] = f.AITags
-	}
-	for _, f := range after {
-		w := want[f.FileID]
-		if len(w) == 0 && len(f.Tags) == 0 {
-			continue
-		}
-		require.Equal(t, w, f.Tags, "tags of %s (%s)", f.FileID, f.FilePath)
-		require.Equal(t, ai[f.FileID], f.AITags, "AITags of %s", f.FileID)
-	}
+	requireTags(t, before, after, desiredState(t, manifests, before))
 }
 
 // Apply against a flaky, rate-limited API exits 0 (or 3 when a file kept

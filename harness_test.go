@@ -200,6 +200,13 @@ func desiredState(t *testing.T, manifests []string, files []imagekittest.File) m
 func requireState(t *testing.T, before, after []imagekittest.File, want map[string][]string) {
 	t.Helper()
 	require.Len(t, after, len(before))
+	requireTags(t, before, after, want)
+}
+
+// requireTags checks, for every file still in the library, that its tags
+// equal want and that its AITags are those it had before.
+func requireTags(t *testing.T, before, after []imagekittest.File, want map[string][]string) {
+	t.Helper()
 	ai := make(map[string][]imagekittest.AITag, len(before))
 	for _, f := range before {
 		ai[f.FileID] = f.AITags

@@ -30,23 +30,10 @@ func RulesFromManifest(rules []manifest.Rule) []PlanRule {
 			ExcludePaths:  slices.Clone(r.Exclude.Paths),
 			ExcludeIDs:    slices.Clone(r.Exclude.FileIDs),
 			ForbiddenTags: forbidden,
-			Source:        formatPosition(r.Source),
+			Source:        r.Source.String(),
 		})
 	}
 	return out
-}
-
-// formatPosition formats a manifest position as file:line:col without
-// relying on the manifest package's own formatting.
-func formatPosition(p manifest.Position) string {
-	s := p.File
-	if p.Line > 0 {
-		s += ":" + strconv.Itoa(p.Line)
-		if p.Col > 0 {
-			s += ":" + strconv.Itoa(p.Col)
-		}
-	}
-	return s
 }
 
 // RulesDigest returns "sha256:" and the hex SHA-256 of the canonical JSON of
