@@ -108,6 +108,8 @@ type Client struct {
 	log     *slog.Logger
 	clock   Clock
 
+	listPrefetch int // page requests List keeps in flight; 0 means DefaultListPrefetch
+
 	secrets []string // strings that must never leave the client: the key and its auth forms
 
 	nList, nDetails, nRemoveTags, nRetries, nRateLimited atomic.Int64

@@ -262,7 +262,7 @@ func TestListPaginates(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, rec, _ := serve(t, []http.HandlerFunc{library(tt.files)})
+			c, rec, _ := serve(t, []http.HandlerFunc{library(tt.files)}, api.WithListPrefetch(1))
 			var ids []string
 			for f, err := range c.List(context.Background(), api.ListParams{Limit: tt.limit}) {
 				require.NoError(t, err)
@@ -284,7 +284,7 @@ func TestListPaginates(t *testing.T) {
 }
 
 func TestListStopsWhenTheCallerStops(t *testing.T) {
-	c, rec, _ := serve(t, []http.HandlerFunc{library(5000)})
+	c, rec, _ := serve(t, []http.HandlerFunc{library(5000)}, api.WithListPrefetch(1))
 	n := 0
 	for _, err := range c.List(context.Background(), api.ListParams{Limit: 10}) {
 		require.NoError(t, err)
@@ -328,7 +328,7 @@ func TestListRefusesBadPageSize(t *testing.T) {
 }
 
 func TestListErrorEndsIteration(t *testing.T) {
-	c, rec, _ := serve(t, []http.HandlerFunc{library(2000), answer(401, errBody("no key"))})
+	c, rec, _ := serve(t, []http.HandlerFunc{library(2000), answer(401, errBody("no key"))}, api.WithListPrefetch(1))
 	var n int
 	var last error
 	for _, err := range c.List(context.Background(), api.ListParams{}) {

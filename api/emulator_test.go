@@ -57,7 +57,7 @@ func tagsOf(files []imagekittest.File, id string) []string {
 }
 
 func TestEmulatorListWithSearchQuery(t *testing.T) {
-	c, srv := emulatorClient(t, emulatorLibrary(30), nil)
+	c, srv := emulatorClient(t, emulatorLibrary(30), nil, api.WithListPrefetch(1))
 	var got []string
 	q := api.ListParams{SearchQuery: `path : "/products/" AND tags IN ["draft"]`, Limit: 2}
 	for f, err := range c.List(context.Background(), q) {
@@ -71,7 +71,7 @@ func TestEmulatorListWithSearchQuery(t *testing.T) {
 }
 
 func TestEmulatorListPagesWholeLibrary(t *testing.T) {
-	c, _ := emulatorClient(t, emulatorLibrary(2100), nil)
+	c, _ := emulatorClient(t, emulatorLibrary(2100), nil, api.WithListPrefetch(1))
 	seen := map[string]bool{}
 	for f, err := range c.List(context.Background(), api.ListParams{}) {
 		require.NoError(t, err)

@@ -8,35 +8,132 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 )
 
-// List streams the files matching p, page after page (skip/limit), without
-// ever holding more than one page. Iteration stops at the first error, which
-// is yielded with a zero File.
+// DefaultListPrefetch is how many page requests List keeps in flight
+// unless WithListPrefetch says otherwise.
+const DefaultListPrefetch = 4
+
+// WithListPrefetch sets how many page requests List keeps in flight (default
+// DefaultListPrefetch): n pages are read ahead while the caller consumes the
+// current one, so a long listing costs about one latency per n pages instead
+// of one per page. 1 reads the pages one after another; n below 1 means the
+// default. The pacing of the list endpoint still spaces the requests' starts.
+func WithListPrefetch(n int) Option { return func(c *Client) { c.listPrefetch = n } }
+
+// List streams the files matching p, page after page (skip/limit), in the
+// API's order. Iteration stops at the first error, which is yielded once
+// with a zero File.
 //
 // Paging ends at the first page shorter than the page size. With Type "all"
 // the API also returns folders: they come as Files of Type "folder" with no
 // FileID.
+//
+// Up to WithListPrefetch's n page requests are in flight at once, and at
+// most n pages are held, the one being yielded included. A listing starts
+// with one request and doubles the requests in flight after each full page,
+// up to n, so a one-page search costs one request. The pages are still
+// yielded strictly in order. Requests already sent beyond the last page (at
+// most n-1, each answered with an empty page) are let finish and their
+// answers discarded, so that every request counted in Stats reached the
+// API; when the caller stops iterating, ctx ends or a page fails, the
+// requests in flight are cancelled instead. List returns only once none of
+// its requests is left running.
 func (c *Client) List(ctx context.Context, p ListParams) iter.Seq2[File, error] {
 	return func(yield func(File, error) bool) {
 		if p.Limit == 0 {
 			p.Limit = MaxPageSize
 		}
-		for {
-			page, err := c.ListPage(ctx, p)
-			if err != nil {
-				yield(File{}, err)
+		n := c.listPrefetch
+		if n < 1 {
+			n = DefaultListPrefetch
+		}
+		if n == 1 {
+			c.listSequential(ctx, p, yield)
+			return
+		}
+		c.listAhead(ctx, p, n, yield)
+	}
+}
+
+// listSequential yields the pages of p, requesting each after the last.
+func (c *Client) listSequential(ctx context.Context, p ListParams, yield func(File, error) bool) {
+	for {
+		page, err := c.ListPage(ctx, p)
+		if err != nil {
+			yield(File{}, err)
+			return
+		}
+		for _, f := range page {
+			if !yield(f, nil) {
 				return
 			}
-			for _, f := range page {
-				if !yield(f, nil) {
-					return
-				}
-			}
-			if len(page) < p.Limit {
+		}
+		if len(page) < p.Limit {
+			return
+		}
+		p.Skip += len(page)
+	}
+}
+
+// pageResult is the answer to one page request of listAhead.
+type pageResult struct {
+	files []File
+	err   error
+}
+
+// listAhead yields the pages of p in order with up to n requests in flight.
+func (c *Client) listAhead(ctx context.Context, p ListParams, n int, yield func(File, error) bool) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	drain := false // the listing ended normally: let the extra requests finish
+	defer func() {
+		if !drain {
+			cancel()
+		}
+		wg.Wait()
+		cancel()
+	}()
+	var pending []chan pageResult // the requests in flight, in page order
+	next := p.Skip
+	start := func() {
+		q := p
+		q.Skip = next
+		next += p.Limit
+		ch := make(chan pageResult, 1)
+		pending = append(pending, ch)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			files, err := c.ListPage(ctx, q)
+			ch <- pageResult{files, err}
+		}()
+	}
+	window := 1
+	start()
+	for {
+		r := <-pending[0]
+		pending = pending[1:]
+		if r.err != nil {
+			cancel()
+			wg.Wait()
+			yield(File{}, r.err)
+			return
+		}
+		for _, f := range r.files {
+			if !yield(f, nil) {
 				return
 			}
-			p.Skip += len(page)
+		}
+		if len(r.files) < p.Limit {
+			drain = true
+			return
+		}
+		// Once ctx has ended, only the next page is asked for, to fail.
+		window = min(n, 2*window)
+		for len(pending) < window && (len(pending) == 0 || ctx.Err() == nil) {
+			start()
 		}
 	}
 }
