@@ -32,8 +32,8 @@ func WithListPrefetch(n int) Option { return func(c *Client) { c.listPrefetch = 
 //
 // Up to WithListPrefetch's n page requests are in flight at once, and at
 // most n pages are held, the one being yielded included. A listing starts
-// with one request and doubles the requests in flight after each full page,
-// up to n, so a one-page search costs one request. The pages are still
+// with one request and keeps one more in flight after each full page, up to
+// n, so a one-page search costs one request and a short one wastes little. The pages are still
 // yielded strictly in order. Requests already sent beyond the last page (at
 // most n-1, each answered with an empty page) are let finish and their
 // answers discarded, so that every request counted in Stats reached the
@@ -131,7 +131,7 @@ func (c *Client) listAhead(ctx context.Context, p ListParams, n int, yield func(
 			return
 		}
 		// Once ctx has ended, only the next page is asked for, to fail.
-		window = min(n, 2*window)
+		window = min(n, window+1)
 		for len(pending) < window && (len(pending) == 0 || ctx.Err() == nil) {
 			start()
 		}

@@ -292,9 +292,9 @@ func TestListAheadKeepsAtMostNRequestsInFlight(t *testing.T) {
 				if int(now) >= tt.want {
 					once.Do(func() { close(full) })
 				}
-				// Past the first pages, hold the answers until the client
-				// has filled its window once.
-				if pageOf(r) >= 2 {
+				// From page want-1 on (when the window has grown to want),
+				// hold the answers until the client has filled it once.
+				if pageOf(r) >= tt.want-1 {
 					select {
 					case <-full:
 					case <-time.After(gateTimeout):
