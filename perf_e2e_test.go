@@ -152,8 +152,10 @@ func TestPlanReads(t *testing.T) {
 			}
 			seen := map[string]string{}
 			for sq, sk := range skips {
+				// Pages are read ahead concurrently, so they may arrive out of order.
+				slices.Sort(sk)
 				for i, s := range sk {
-					require.Equal(t, i*1000, s, "searchQuery %s pages in order, none twice", sq)
+					require.Equal(t, i*1000, s, "searchQuery %s reads every page once, none twice", sq)
 				}
 				pq, err := imagekittest.ParseQuery(sq, time.Now())
 				require.NoError(t, err)
