@@ -395,13 +395,9 @@ func TestApplySavedPlanWithDeletedFiles(t *testing.T) {
 	manifests := writeFaultManifest(t)
 	srv := emulator(t, before, imagekittest.WithLatency(100*time.Millisecond))
 	dir := t.TempDir()
-	planFile := filepath.Join(dir, "plan.json")
 	report := filepath.Join(dir, "report.json")
 
-	r := tagprune(t, cmd{args: []string{"plan", "-f", manifests[0], "--out", planFile}, env: apiEnv(srv)})
-	require.Equal(t, 0, r.code, r.stderr)
-	plan, err := reconcile.ReadPlan(planFile)
-	require.NoError(t, err)
+	planFile, plan := savePlan(t, srv, manifests[0])
 	require.GreaterOrEqual(t, len(plan.Batches), 6)
 
 	// Before apply: one file of the first call and one of the second.

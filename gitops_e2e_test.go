@@ -24,21 +24,6 @@ import (
 // The end-to-end tests of the GitOps workflow: plan on a pull request, save
 // the plan, apply exactly that plan on merge, and the CI outputs around it.
 
-// savePlan runs plan --out against srv and returns the plan file's path and
-// the plan it holds.
-func savePlan(t *testing.T, srv *imagekittest.Server, manifest string) (string, *reconcile.Plan) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "plan.json")
-	r := tagprune(t, cmd{args: []string{"plan", "-f", manifest, "--out", path}, env: apiEnv(srv)})
-	require.Equal(t, 0, r.code, r.stderr)
-	assert.Contains(t, r.stderr, "tagprune apply "+path)
-	plan, err := reconcile.ReadPlan(path)
-	require.NoError(t, err)
-	require.NotEmpty(t, plan.Changes)
-	require.Zero(t, emulatorStats(t, srv).Requests.RemoveTags, "plan --out must not change anything")
-	return path, plan
-}
-
 // TestSavedPlanConverges checks that plan --out then apply PLANFILE ends in
 // the desired state, with a report that matches the emulator's record.
 func TestSavedPlanConverges(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tagprune/tagprune/api/imagekittest"
@@ -219,4 +220,19 @@ func requireTags(t *testing.T, before, after []imagekittest.File, want map[strin
 		require.Equal(t, w, f.Tags, "tags of %s (%s)", f.FileID, f.FilePath)
 		require.Equal(t, ai[f.FileID], f.AITags, "AITags of %s must not change", f.FileID)
 	}
+}
+
+// savePlan runs plan --out against srv and returns the plan file's path and
+// the plan it holds.
+func savePlan(t *testing.T, srv *imagekittest.Server, manifestPath string) (string, *reconcile.Plan) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "plan.json")
+	r := tagprune(t, cmd{args: []string{"plan", "-f", manifestPath, "--out", path}, env: apiEnv(srv)})
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "tagprune apply "+path)
+	plan, err := reconcile.ReadPlan(path)
+	require.NoError(t, err)
+	require.NotEmpty(t, plan.Changes)
+	require.Zero(t, emulatorStats(t, srv).Requests.RemoveTags, "plan --out must not change anything")
+	return path, plan
 }

@@ -169,12 +169,8 @@ func TestApplyInterruptedDuringNotFound(t *testing.T) {
 	manifests := writeFaultManifest(t)
 	srv := emulator(t, before, imagekittest.WithLatency(300*time.Millisecond))
 	dir := t.TempDir()
-	planFile := filepath.Join(dir, "plan.json")
 	report := filepath.Join(dir, "report.json")
-	r := tagprune(t, cmd{args: []string{"plan", "-f", manifests[0], "--out", planFile}, env: apiEnv(srv)})
-	require.Equal(t, 0, r.code, r.stderr)
-	plan, err := reconcile.ReadPlan(planFile)
-	require.NoError(t, err)
+	planFile, plan := savePlan(t, srv, manifests[0])
 	require.GreaterOrEqual(t, len(plan.Batches), 3)
 	gone := plan.Batches[1].FileIDs[0]
 
@@ -204,7 +200,7 @@ func TestApplyInterruptedDuringNotFound(t *testing.T) {
 		}
 	}
 
-	r = tagprune(t, cmd{args: []string{"apply", "-f", manifests[0], "--auto-approve", "--report", report}, env: apiEnv(srv)})
+	r := tagprune(t, cmd{args: []string{"apply", "-f", manifests[0], "--auto-approve", "--report", report}, env: apiEnv(srv)})
 	require.Equal(t, 0, r.code, "second run:\n%s\n%s", r.stdout, r.stderr)
 	requireConverged(t, manifests, before, srv.Handler().Files())
 }

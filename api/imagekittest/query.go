@@ -487,42 +487,23 @@ func (p *parser) keyword(kw string) (bool, error) {
 var keywords = []string{"AND", "OR", "NOT", "IN", "HAS", "EXISTS"}
 
 func (p *parser) parseOr(depth int) (*node, error) {
-	first, err := p.parseAnd(depth)
-	if err != nil {
-		return nil, err
-	}
-	kids := []*node{first}
-	for {
-		ok, err := p.keyword("OR")
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			break
-		}
-		if err := p.next(); err != nil {
-			return nil, err
-		}
-		k, err := p.parseAnd(depth)
-		if err != nil {
-			return nil, err
-		}
-		kids = append(kids, k)
-	}
-	if len(kids) == 1 {
-		return first, nil
-	}
-	return &node{op: opOr, kids: kids}, nil
+	return p.parseChain(depth, "OR", opOr, p.parseAnd)
 }
 
 func (p *parser) parseAnd(depth int) (*node, error) {
-	first, err := p.parsePrimary(depth)
+	return p.parseChain(depth, "AND", opAnd, p.parsePrimary)
+}
+
+// parseChain parses operands joined by the keyword kw (AND binds tighter
+// than OR because parseOr's operands are parseAnd's chains).
+func (p *parser) parseChain(depth int, kw string, op nodeOp, operand func(int) (*node, error)) (*node, error) {
+	first, err := operand(depth)
 	if err != nil {
 		return nil, err
 	}
 	kids := []*node{first}
 	for {
-		ok, err := p.keyword("AND")
+		ok, err := p.keyword(kw)
 		if err != nil {
 			return nil, err
 		}
@@ -532,7 +513,7 @@ func (p *parser) parseAnd(depth int) (*node, error) {
 		if err := p.next(); err != nil {
 			return nil, err
 		}
-		k, err := p.parsePrimary(depth)
+		k, err := operand(depth)
 		if err != nil {
 			return nil, err
 		}
@@ -541,7 +522,7 @@ func (p *parser) parseAnd(depth int) (*node, error) {
 	if len(kids) == 1 {
 		return first, nil
 	}
-	return &node{op: opAnd, kids: kids}, nil
+	return &node{op: op, kids: kids}, nil
 }
 
 func (p *parser) parsePrimary(depth int) (*node, error) {
