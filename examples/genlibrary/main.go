@@ -14,44 +14,17 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/tagprune/tagprune/api/imagekittest"
 )
 
-// file is one ImageKit file object in the library format (a JSON array of
-// these, as the emulator reads it).
-type file struct {
-	FileID            string         `json:"fileId"`
-	Type              string         `json:"type"`
-	Name              string         `json:"name"`
-	FilePath          string         `json:"filePath"`
-	Tags              []string       `json:"tags"`
-	AITags            []aiTag        `json:"AITags"`
-	VersionInfo       versionInfo    `json:"versionInfo"`
-	IsPrivateFile     bool           `json:"isPrivateFile"`
-	IsPublished       bool           `json:"isPublished"`
-	CustomCoordinates *string        `json:"customCoordinates"`
-	URL               string         `json:"url"`
-	Thumbnail         string         `json:"thumbnail"`
-	FileType          string         `json:"fileType"`
-	Mime              string         `json:"mime"`
-	Width             int            `json:"width"`
-	Height            int            `json:"height"`
-	Size              int64          `json:"size"`
-	HasAlpha          bool           `json:"hasAlpha"`
-	CustomMetadata    map[string]any `json:"customMetadata"`
-	CreatedAt         time.Time      `json:"createdAt"`
-	UpdatedAt         time.Time      `json:"updatedAt"`
-}
-
-type aiTag struct {
-	Name       string  `json:"name"`
-	Confidence float64 `json:"confidence"`
-	Source     string  `json:"source"`
-}
-
-type versionInfo struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-}
+// file is one ImageKit file object in the library format: the emulator's
+// own wire type, so the example always loads.
+type (
+	file        = imagekittest.File
+	aiTag       = imagekittest.AITag
+	versionInfo = imagekittest.VersionInfo
+)
 
 // legalHoldIDs are the files that examples/manifest.yaml names by fileId.
 var legalHoldIDs = []string{
