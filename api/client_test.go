@@ -121,10 +121,10 @@ func TestRemoveTagsAnswers(t *testing.T) {
 			wantErr:  "Your request contains invalid fileIds parameter",
 		},
 		{
-			name:     "UnauthorizedSaysWhereTheKeyComesFrom",
+			name:     "UnauthorizedIsAuth",
 			handler:  answer(401, errBody("Your request does not contain private API key.")),
 			wantKind: api.ErrAuth,
-			wantErr:  "check IMAGEKIT_PRIVATE_KEY or --private-key-file",
+			wantErr:  "authentication failed (HTTP 401): Your request does not contain private API key",
 		},
 		{
 			name:     "ForbiddenIsAuth",
@@ -347,7 +347,8 @@ func TestNullListsDecodeAsEmpty(t *testing.T) {
 	file := `{"fileId":"a","type":"file","name":"a.jpg","filePath":"/a.jpg","tags":null,"AITags":null,"createdAt":"2024-01-01T00:00:00Z","updatedAt":"2024-01-01T00:00:00Z"}`
 	c, _, _ := serve(t, []http.HandlerFunc{answer(200, "["+file+"]"), answer(200, file)})
 
-	page, err := c.ListPage(context.Background(), api.ListParams{})
+	pg, err := c.ListPage(context.Background(), api.ListParams{})
+	page := pg.Files
 	require.NoError(t, err)
 	require.Len(t, page, 1)
 	assert.NotNil(t, page[0].Tags)

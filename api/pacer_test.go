@@ -24,7 +24,8 @@ func TestPacingLearnsFromHeaders(t *testing.T) {
 	}{
 		{"TwentyPerSecond", "20", "1000", 19.4, 1, 10, 2, 10},
 		{"HundredPerSecond", "100", "1000", 97, 3, 10, 2, 10},
-		{"ThousandPerFifteenMinutes", "1000", "900000", 0.97 * 1000 / 900, 30, 10, 2, 10},
+		{"ThousandPerFifteenMinutesIsCountedNotPaced", "1000", "900000", 10, 2, 10, 2, 10},
+		{"SixtyPerMinuteIsPaced", "60", "60000", 0.97, 1, 10, 2, 10},
 		{"MissingHeadersKeepTheConfiguredRate", "", "", 7, 3, 7, 3, 7},
 		{"GarbageHeadersKeepTheConfiguredRate", "many", "-1", 7, 3, 7, 3, 7},
 	}

@@ -21,7 +21,7 @@ func TestLongRetryWaitIsLogged(t *testing.T) {
 	}{
 		{"RateLimitWaitOfFiveSecondsSaysWhy",
 			answer(429, errBody("Too many requests"), "X-RateLimit-Reset", "5000"),
-			[]string{"level=WARN", `msg="waiting before retrying remove tags"`, `reason="rate limited (HTTP 429)"`, "wait=5s", "attempt=1", "/v1/files/removeTags"}},
+			[]string{"level=WARN", `msg="waiting 5s for the rate limit of remove tags (HTTP 429)"`, `reason="rate limit"`, "wait=5s", "attempt=1", "path=/v1/files/removeTags"}},
 		{"ShortRateLimitWaitStaysQuiet",
 			answer(429, errBody("Too many requests"), "X-RateLimit-Reset", "700"),
 			nil},
