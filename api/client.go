@@ -54,8 +54,9 @@ const (
 // RetryPolicy bounds retries. Zero fields take the documented defaults.
 //
 // A call is retried on connection errors, timeouts, 408, 409, 429 and
-// 500/502/503/504. Backoff waits grow exponentially with full jitter from
-// BaseDelay, each capped by MaxDelay, and the call gives up after
+// 500/502/503/504. Backoff waits grow exponentially from BaseDelay, each
+// capped by MaxDelay and drawn at random between half the ceiling and all
+// of it, and the call gives up after
 // MaxAttempts requests or once attempts and backoff waits would pass
 // MaxElapsed. A 429 is waited out for its full X-RateLimit-Reset instead,
 // however long, up to RateLimitWait; a longer reset fails the call at once.
@@ -171,7 +172,11 @@ func New(opts ...Option) (*Client, error) {
 		o(c)
 	}
 	if c.key != "" && len(c.key) < MinKeyLength {
-		return nil, fmt.Errorf("private key of %d characters refused: an ImageKit private key is longer, at least %d characters", len(c.key), MinKeyLength)
+		n := "characters"
+		if len(c.key) == 1 {
+			n = "character"
+		}
+		return nil, fmt.Errorf("private key refused: %d %s is too short for an ImageKit private key (at least %d)", len(c.key), n, MinKeyLength)
 	}
 	if c.key != "" {
 		c.secrets = secretForms(c.key)

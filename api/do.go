@@ -348,12 +348,13 @@ func (c *Client) logAttempt(ctx context.Context, r request, status int, d time.D
 	c.log.LogAttrs(ctx, slog.LevelDebug, "api request", attrs...)
 }
 
-// backoff returns the wait before attempt+1: full jitter over an exponential
-// ceiling, capped by MaxDelay.
+// backoff returns the wait before attempt+1: an exponential ceiling from
+// BaseDelay, capped by MaxDelay, of which at least half is waited and the
+// rest drawn at random, so that clients spread out yet never retry at once.
 func (c *Client) backoff(attempt int) time.Duration {
 	ceil := float64(c.retry.BaseDelay) * math.Pow(2, float64(attempt-1))
 	ceil = math.Min(ceil, float64(c.retry.MaxDelay))
-	return time.Duration(rand.Float64() * ceil)
+	return time.Duration(ceil/2 + rand.Float64()*ceil/2)
 }
 
 // retryableStatus reports the statuses retried with backoff: timeouts,

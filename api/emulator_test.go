@@ -138,6 +138,25 @@ func TestEmulatorRemoveTags(t *testing.T) {
 	})
 }
 
+func TestEmulatorAddTags(t *testing.T) {
+	c, srv := emulatorClient(t, emulatorLibrary(4), nil)
+	res, err := c.AddTags(context.Background(), []string{"id0001", "id0002"}, []string{"new"})
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{"id0001", "id0002"}, res.Succeeded)
+	files := srv.Handler().Files()
+	assert.Contains(t, tagsOf(files, "id0001"), "new")
+	assert.Contains(t, tagsOf(files, "id0002"), "new")
+	assert.NotContains(t, tagsOf(files, "id0003"), "new")
+	assert.Equal(t, int64(1), c.Stats().AddTags)
+
+	_, err = c.AddTags(context.Background(), []string{"id0001", "gone"}, []string{"other"})
+	require.ErrorIs(t, err, api.ErrNotFound)
+	var ae *api.Error
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, []string{"gone"}, ae.MissingFileIDs)
+	assert.NotContains(t, tagsOf(srv.Handler().Files(), "id0001"), "other")
+}
+
 func TestEmulatorAuth(t *testing.T) {
 	srvOpts := []imagekittest.Option{imagekittest.WithPrivateKey("right_key")}
 	t.Run("WrongKeyIsAuthErrorWithoutRetry", func(t *testing.T) {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -35,8 +36,9 @@ const (
 	// once it is used up the endpoint waits until the oldest request of the
 	// window is that old.
 	evenWindow = time.Minute
-	// maxCounted is the largest window limit that is counted; a window
-	// allowing more than that per interval is far beyond what one run sends.
+	// maxCounted is the largest window limit that is counted (and so the
+	// most starts remembered); a window allowing more than that per
+	// interval is far beyond what one run sends.
 	maxCounted = 100_000
 )
 
@@ -93,11 +95,12 @@ type endpointPacer struct {
 
 	mu        sync.Mutex
 	lim       *rate.Limiter
-	windows   []*window // learned, by interval
-	factor    float64   // 1, or less after a 429
-	resumeAt  time.Time // nothing starts before this (a 429's reset)
-	reported  time.Time // waits ending by then have been reported
-	learned   bool      // an answer has come back
+	windows   []window    // learned, by interval
+	starts    []time.Time // the latest request starts, oldest first
+	factor    float64     // 1, or less after a 429
+	resumeAt  time.Time   // nothing starts before this (a 429's reset)
+	reported  time.Time   // waits ending by then have been reported
+	learned   bool        // an answer has come back
 	probe     chan struct{}
 	queue     []chan struct{} // callers waiting to start; the first may go
 	lastCause string
@@ -107,21 +110,11 @@ type endpointPacer struct {
 type window struct {
 	limit    int
 	interval time.Duration
-	starts   []time.Time // the latest starts, oldest first; only the last limit count
 }
 
-// record adds a start, dropping the ones that no longer count once twice
-// as many are held, so that recording stays cheap for large limits.
-func (w *window) record(t time.Time) {
-	w.starts = append(w.starts, t)
-	w.trim()
-}
-
-func (w *window) trim() {
-	if len(w.starts) >= 2*w.limit {
-		w.starts = slices.Clone(w.starts[len(w.starts)-w.limit:])
-	}
-}
+// minLog is how many starts an endpoint remembers at least, so that a
+// window learned late still counts the requests already sent.
+const minLog = 1024
 
 // ticket is a permission to send one request.
 type ticket struct {
@@ -131,12 +124,12 @@ type ticket struct {
 
 // waitTooLong is the pacer's refusal of a wait beyond the cap.
 type waitTooLong struct {
-	wait  time.Duration
-	cause string
+	wait, limit time.Duration
+	cause       string
 }
 
 func (w *waitTooLong) Error() string {
-	return fmt.Sprintf("the rate limit (%s) would hold this call for %s: %v", w.cause, w.wait.Round(time.Second), ErrWaitTooLong)
+	return fmt.Sprintf("the rate limit (%s) would hold this call for %s: %v (%s)", w.cause, w.wait.Round(time.Second), ErrWaitTooLong, w.limit)
 }
 
 func (w *waitTooLong) Unwrap() error { return ErrWaitTooLong }
@@ -191,7 +184,7 @@ func (e *endpointPacer) wait(ctx context.Context, limit time.Duration, report fu
 		}
 		e.mu.Unlock()
 		if d > limit {
-			return ticket{}, &waitTooLong{wait: d, cause: cause}
+			return ticket{}, &waitTooLong{wait: d, limit: limit, cause: cause}
 		}
 		ended := func() {}
 		if announce {
@@ -228,10 +221,10 @@ func (e *endpointPacer) earliest(now time.Time) (time.Time, string) {
 		at, cause = e.resumeAt, e.lastCause
 	}
 	for _, w := range e.windows {
-		if len(w.starts) < w.limit {
+		if len(e.starts) < w.limit {
 			continue
 		}
-		if free := w.starts[len(w.starts)-w.limit].Add(w.interval); free.After(at) {
+		if free := e.starts[len(e.starts)-w.limit].Add(w.interval); free.After(at) {
 			at, cause = free, w.String()
 		}
 	}
@@ -249,8 +242,13 @@ func (e *endpointPacer) earliest(now time.Time) (time.Time, string) {
 // take records a request starting at now. e.mu is held.
 func (e *endpointPacer) take(now time.Time) {
 	e.lim.AllowN(now, 1)
+	e.starts = append(e.starts, now)
+	keep := minLog
 	for _, w := range e.windows {
-		w.record(now)
+		keep = max(keep, w.limit)
+	}
+	if len(e.starts) >= 2*keep {
+		e.starts = slices.Clone(e.starts[len(e.starts)-keep:])
 	}
 }
 
@@ -278,14 +276,12 @@ func (t ticket) done(status int, h http.Header) {
 // observe learns from an answer's headers. e.mu is held.
 func (e *endpointPacer) observe(now time.Time, status int, h http.Header) {
 	for _, p := range limitPairs(h) {
-		i := slices.IndexFunc(e.windows, func(w *window) bool { return w.interval == p.interval })
-		switch {
-		case i < 0:
-			e.windows = append(e.windows, &window{limit: p.limit, interval: p.interval})
-			slices.SortFunc(e.windows, func(a, b *window) int { return int(a.interval - b.interval) })
-		case e.windows[i].limit != p.limit:
+		i := slices.IndexFunc(e.windows, func(w window) bool { return w.interval == p.interval })
+		if i < 0 {
+			e.windows = append(e.windows, p)
+			slices.SortFunc(e.windows, func(a, b window) int { return cmp.Compare(a.interval, b.interval) })
+		} else {
 			e.windows[i].limit = p.limit
-			e.windows[i].trim()
 		}
 	}
 	if status >= 200 && status < 300 && e.factor < 1 {
@@ -341,31 +337,28 @@ func (e *endpointPacer) current() (float64, int) {
 }
 
 // String names the window, such as "1000 requests per 15m0s".
-func (w *window) String() string {
+func (w window) String() string {
+	if w.limit == 1 {
+		return fmt.Sprintf("1 request per %s", w.interval)
+	}
 	return fmt.Sprintf("%d requests per %s", w.limit, w.interval)
-}
-
-// limitPair is one rate-limit window as the headers state it.
-type limitPair struct {
-	limit    int
-	interval time.Duration
 }
 
 // limitPairs reads the windows of an answer: X-RateLimit-Limit and
 // X-RateLimit-Interval (milliseconds), paired in order when they hold
 // several values (repeated headers or comma-separated lists). Values that
 // are not positive integers, and unpaired ones, are ignored.
-func limitPairs(h http.Header) []limitPair {
+func limitPairs(h http.Header) []window {
 	limits := headerValues(h, "X-RateLimit-Limit")
 	intervals := headerValues(h, "X-RateLimit-Interval")
-	var out []limitPair
+	var out []window
 	for i := range min(len(limits), len(intervals)) {
 		l, okL := positiveInt(limits[i])
 		ms, okI := positiveInt(intervals[i])
 		if !okL || !okI || l > maxCounted || ms > int64(30*24*time.Hour/time.Millisecond) {
 			continue
 		}
-		out = append(out, limitPair{limit: int(l), interval: time.Duration(ms) * time.Millisecond})
+		out = append(out, window{limit: int(l), interval: time.Duration(ms) * time.Millisecond})
 	}
 	return out
 }
