@@ -95,6 +95,7 @@ type endpointPacer struct {
 
 	mu        sync.Mutex
 	lim       *rate.Limiter
+	limAt     time.Time // the latest time the limiter was told of
 	windows   []window    // learned, by interval
 	starts    []time.Time // the latest request starts, oldest first
 	factor    float64     // 1, or less after a 429
@@ -153,6 +154,7 @@ func (e *endpointPacer) wait(ctx context.Context, limit time.Duration, report fu
 	case <-ctx.Done():
 		return ticket{}, ctx.Err()
 	}
+	var planned time.Time // the start the last wait on the clock aimed at
 	for {
 		e.mu.Lock()
 		if !e.learned && e.probe != nil {
@@ -168,7 +170,7 @@ func (e *endpointPacer) wait(ctx context.Context, limit time.Duration, report fu
 		now := e.clock.Now()
 		at, cause := e.earliest(now)
 		if !at.After(now) {
-			e.take(now)
+			e.take(planned, now)
 			t := ticket{e: e}
 			if !e.learned {
 				e.probe = make(chan struct{})
@@ -178,6 +180,7 @@ func (e *endpointPacer) wait(ctx context.Context, limit time.Duration, report fu
 			return t, nil
 		}
 		d := at.Sub(now)
+		planned = at
 		announce := at.After(e.reported)
 		if announce {
 			e.reported = at
@@ -239,9 +242,22 @@ func (e *endpointPacer) earliest(now time.Time) (time.Time, string) {
 	return at, cause
 }
 
-// take records a request starting at now. e.mu is held.
-func (e *endpointPacer) take(now time.Time) {
-	e.lim.AllowN(now, 1)
+// take records a request starting at now. When the caller woke up late
+// for the start it waited for (planned), the pace counts from planned, so
+// that timer delays do not add up into a slower pace; the windows count the
+// real start. e.mu is held.
+func (e *endpointPacer) take(planned, now time.Time) {
+	slot := now
+	if !planned.IsZero() && !planned.After(now) && !planned.Before(e.limAt) && now.Sub(planned) < time.Second {
+		slot = planned
+	}
+	if !e.lim.AllowN(slot, 1) {
+		slot = now
+		e.lim.AllowN(now, 1)
+	}
+	if slot.After(e.limAt) {
+		e.limAt = slot
+	}
 	e.starts = append(e.starts, now)
 	keep := minLog
 	for _, w := range e.windows {
@@ -311,6 +327,9 @@ func (e *endpointPacer) setPace(now time.Time) {
 	}
 	e.lim.SetLimitAt(now, rate.Limit(target*e.factor))
 	e.lim.SetBurstAt(now, burst)
+	if now.After(e.limAt) {
+		e.limAt = now
+	}
 }
 
 // throttled records a 429 answered at now: nobody starts a request on this
