@@ -1,7 +1,5 @@
-// Package api is tagprune's HTTP client for the ImageKit API: listing and
-// searching files, file details and the bulk tag calls, with auth, retries,
-// pacing and typed errors. It decides nothing about which tags to change,
-// and its errors name no flag or command: callers add their own advice.
+// Package api is tagprune's HTTP client for the ImageKit API (list, details, bulk tag calls)
+// with auth, pacing, retries and typed errors; it decides nothing about which tags to change.
 package api
 
 import (

@@ -173,6 +173,9 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		if attempt >= c.retry.MaxAttempts || !rateWait && spent+wait > c.retry.MaxElapsed {
 			return nil, fail
 		}
+		if h.stopped() != nil { // stopped while the request was in flight: no retry
+			return nil, c.ended(h, fail, &Error{Op: r.op, Method: r.method, URL: u, Attempts: attempt, Waited: waited})
+		}
 		reason := WaitBackoff
 		if rateWait {
 			reason = WaitRateLimit
@@ -205,11 +208,8 @@ func (c *Client) ended(h *halt, prev, e *Error) *Error {
 	if !stopped {
 		cause = h.ctx.Err()
 	}
-	if cause == nil { // the stop ended and then the context: report the stop
+	if cause == nil { // a wait ended for no reason of the call's own
 		cause = context.Canceled
-		if h.stop != nil {
-			cause, stopped = context.Cause(h.stop), true
-		}
 	}
 	if prev != nil {
 		e.StatusCode, e.Message, e.Help, e.RequestID = prev.StatusCode, prev.Message, prev.Help, prev.RequestID

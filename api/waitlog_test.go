@@ -44,3 +44,15 @@ func TestLongRetryWaitIsLogged(t *testing.T) {
 		})
 	}
 }
+
+func TestAHookTakesOverTheWarnLine(t *testing.T) {
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	var hook hookLog
+	limited := answer(429, errBody("Too many requests"), "X-RateLimit-Reset", "5000")
+	c, _, _ := serve(t, []http.HandlerFunc{limited, okRemove}, api.WithLogger(logger), api.WithWaitHook(hook.add))
+	_, err := c.RemoveTags(context.Background(), []string{"f1"}, []string{"x"})
+	require.NoError(t, err)
+	assert.Empty(t, logs.String(), "shown once, by the hook's owner")
+	assert.Len(t, hook.Waits(), 2)
+}
