@@ -95,7 +95,7 @@ type endpointPacer struct {
 
 	mu        sync.Mutex
 	lim       *rate.Limiter
-	limAt     time.Time // the latest time the limiter was told of
+	limAt     time.Time   // the latest time the limiter was told of
 	windows   []window    // learned, by interval
 	starts    []time.Time // the latest request starts, oldest first
 	factor    float64     // 1, or less after a 429
