@@ -1,6 +1,5 @@
-// Package api is tagprune's HTTP client for the ImageKit API: listing and
-// searching files, file details and bulk tag removal, with auth, retries,
-// pacing and typed errors. It decides nothing about which tags to remove.
+// Package api is tagprune's HTTP client for the ImageKit API (list, details, bulk tag calls)
+// with auth, pacing, retries and typed errors; it decides nothing about which tags to change.
 package api
 
 import (
@@ -11,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -19,30 +19,55 @@ import (
 // DefaultBaseURL is the ImageKit API's base URL.
 const DefaultBaseURL = "https://api.imagekit.io"
 
-// MaxRemoveTagsFiles is the most fileIds one removeTags call may carry.
-const MaxRemoveTagsFiles = 50
+// MaxBulkFiles is the most fileIds one addTags, removeTags or removeAITags
+// call may carry.
+const MaxBulkFiles = 50
+
+// MaxRemoveTagsFiles is the most fileIds one removeTags call may carry: the
+// same bound as MaxBulkFiles.
+const MaxRemoveTagsFiles = MaxBulkFiles
+
+// MinKeyLength is the length below which New refuses a private key: a key
+// that short would be redacted from every message wherever its characters
+// happen to appear, and cannot be an ImageKit private key.
+const MinKeyLength = 8
 
 // MaxPageSize is the largest page GET /v1/files returns.
 const MaxPageSize = 1000
 
 // Defaults of a Client's options.
 const (
-	DefaultUserAgent   = "tagprune/dev"
-	DefaultTimeout     = 30 * time.Second
-	DefaultRate        = 10.0 // requests per second per endpoint, until the API says otherwise
-	DefaultBurst       = 2
-	DefaultMaxAttempts = 8
-	DefaultBaseDelay   = 250 * time.Millisecond
-	DefaultMaxDelay    = 30 * time.Second
-	DefaultMaxElapsed  = 5 * time.Minute
+	DefaultUserAgent       = "tagprune/dev"
+	DefaultTimeout         = 30 * time.Second
+	DefaultRate            = 10.0 // requests per second per endpoint, until the API says otherwise
+	DefaultBurst           = 2
+	DefaultMaxAttempts     = 8
+	DefaultBaseDelay       = 250 * time.Millisecond
+	DefaultMaxDelay        = 30 * time.Second
+	DefaultMaxElapsed      = 5 * time.Minute
+	DefaultRateLimitWait   = 15 * time.Minute
+	DefaultRefusedAttempts = 3
 )
 
 // RetryPolicy bounds retries. Zero fields take the documented defaults.
+//
+// A call is retried on connection errors, timeouts, 408, 409, 429 and
+// 500/502/503/504. Backoff waits grow exponentially from BaseDelay, each
+// capped by MaxDelay and drawn at random between half the ceiling and all
+// of it, and the call gives up after
+// MaxAttempts requests or once attempts and backoff waits would pass
+// MaxElapsed. A 429 is waited out for its full X-RateLimit-Reset instead,
+// however long, up to RateLimitWait; a longer reset fails the call at once.
+// Rate-limit waits, including the pacer's, do not count towards MaxElapsed.
+// When nothing listens at the API's address (connection refused) the call
+// gives up after RefusedAttempts such answers: the API is not there.
 type RetryPolicy struct {
-	MaxAttempts int           // attempts per call, first included; default 8
-	BaseDelay   time.Duration // first backoff; default 250ms
-	MaxDelay    time.Duration // cap on any single wait; default 30s
-	MaxElapsed  time.Duration // cap on one call's total time; default 5m
+	MaxAttempts     int           // attempts per call, first included; default 8
+	BaseDelay       time.Duration // first backoff; default 250ms
+	MaxDelay        time.Duration // cap on any single backoff wait; default 30s
+	MaxElapsed      time.Duration // cap on one call's attempts and backoff waits; default 5m
+	RateLimitWait   time.Duration // cap on one wait for a rate limit; default 15m
+	RefusedAttempts int           // attempts refused by the address; default 3
 }
 
 func (p RetryPolicy) withDefaults() RetryPolicy {
@@ -57,6 +82,12 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 	}
 	if p.MaxElapsed <= 0 {
 		p.MaxElapsed = DefaultMaxElapsed
+	}
+	if p.RateLimitWait <= 0 {
+		p.RateLimitWait = DefaultRateLimitWait
+	}
+	if p.RefusedAttempts <= 0 {
+		p.RefusedAttempts = DefaultRefusedAttempts
 	}
 	return p
 }
@@ -109,18 +140,23 @@ type Client struct {
 	clock   Clock
 
 	listPrefetch int // page requests List keeps in flight; 0 means DefaultListPrefetch
+	maxList      int // objects one listing may return; 0 means DefaultMaxListFiles
+	waitHook     func(Wait)
 
-	secrets []string // strings that must never leave the client: the key and its auth forms
+	secrets []string // strings that must never leave the client: the key and the forms it is sent in
 
-	nList, nDetails, nRemoveTags, nRetries, nRateLimited atomic.Int64
+	nList, nDetails, nRemoveTags, nAddTags, nRemoveAITags, nRetries, nRateLimited atomic.Int64
 }
 
 // New returns a Client. It fails when the base URL is not valid, or is a
-// plain http:// URL whose host is not loopback.
+// plain http:// URL whose host is not loopback, and when the private key is
+// shorter than MinKeyLength. A base URL ending in /v1 names the same API as
+// without it: the suffix is dropped.
 //
 // Without options it talks to DefaultBaseURL, sends no credentials, paces
-// each endpoint at DefaultRate requests per second and retries as the zero
-// RetryPolicy documents.
+// each endpoint at DefaultRate requests per second until the API's
+// X-RateLimit-* headers say otherwise, and retries as the zero RetryPolicy
+// documents. It never follows a redirect.
 func New(opts ...Option) (*Client, error) {
 	c := &Client{
 		rawBase: DefaultBaseURL,
@@ -133,10 +169,20 @@ func New(opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(c)
 	}
+	if c.key != "" && len(c.key) < MinKeyLength {
+		n := "characters"
+		if len(c.key) == 1 {
+			n = "character"
+		}
+		return nil, fmt.Errorf("private key refused: %d %s is too short for an ImageKit private key (at least %d)", len(c.key), n, MinKeyLength)
+	}
+	if c.key != "" {
+		c.secrets = secretForms(c.key)
+	}
 	base, err := checkBaseURL(c.rawBase, c.handler != nil)
 	if err != nil {
-		if c.key != "" && strings.Contains(err.Error(), c.key) {
-			return nil, errors.New(strings.ReplaceAll(err.Error(), c.key, "[REDACTED]"))
+		if msg := c.redact(err.Error()); msg != err.Error() {
+			return nil, errors.New(msg)
 		}
 		return nil, err
 	}
@@ -156,14 +202,31 @@ func New(opts ...Option) (*Client, error) {
 		c.hc = &http.Client{Transport: handlerTransport{c.handler}}
 	case c.hc == nil:
 		c.hc = defaultHTTPClient()
+	default:
+		hc := *c.hc // the caller's client is left as it is
+		c.hc = &hc
 	}
+	c.hc.CheckRedirect = refuseRedirect
 	if c.rps > 0 {
 		c.pacer = newPacer(c.rps, c.burst, c.clock)
 	}
-	if c.key != "" {
-		c.secrets = []string{c.key, basicAuth(c.key)}
-	}
 	return c, nil
+}
+
+// refuseRedirect makes the HTTP client return a 3xx answer as it is: a
+// redirect would carry the key to another URL.
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// secretForms returns the forms in which key could come back from a server:
+// as it is, as sent in the Authorization header, and URL-escaped.
+func secretForms(key string) []string {
+	forms := []string{key, basicAuth(key)}
+	for _, f := range []string{url.QueryEscape(key), url.PathEscape(key)} {
+		if !slices.Contains(forms, f) {
+			forms = append(forms, f)
+		}
+	}
+	return forms
 }
 
 func defaultHTTPClient() *http.Client {
@@ -174,7 +237,8 @@ func defaultHTTPClient() *http.Client {
 	return &http.Client{Transport: t}
 }
 
-// checkBaseURL validates raw and returns it without a trailing slash.
+// checkBaseURL validates raw and returns it without a trailing slash and
+// without a final /v1 path segment.
 // inProcess relaxes the loopback rule: nothing leaves the process.
 func checkBaseURL(raw string, inProcess bool) (string, error) {
 	u, err := url.Parse(raw)
@@ -191,7 +255,7 @@ func checkBaseURL(raw string, inProcess bool) (string, error) {
 		return "", fmt.Errorf("invalid API base URL %q: it must be an absolute http(s) URL such as %s", shown(u), DefaultBaseURL)
 	}
 	if u.User != nil {
-		return "", fmt.Errorf("invalid API base URL %q: it must not carry credentials; give the private key through IMAGEKIT_PRIVATE_KEY or --private-key-file", shown(u))
+		return "", fmt.Errorf("invalid API base URL %q: it must not carry credentials: the private key is given apart from the URL", shown(u))
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		return "", fmt.Errorf("invalid API base URL %q: it must not have a query or fragment", shown(u))
@@ -199,7 +263,9 @@ func checkBaseURL(raw string, inProcess bool) (string, error) {
 	if u.Scheme == "http" && !inProcess && !isLoopback(u.Hostname()) {
 		return "", fmt.Errorf("refusing plain http API base URL %q: the private key would cross the network unencrypted; use https://, or http:// only on a loopback host (localhost, 127.0.0.1, ::1)", shown(u))
 	}
-	return strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), nil
+	path := strings.TrimRight(u.EscapedPath(), "/")
+	path = strings.TrimSuffix(path, "/v1") // every request path starts with /v1/
+	return strings.TrimRight(u.Scheme+"://"+u.Host+path, "/"), nil
 }
 
 // shown returns u for messages: without its user info, which may hold a key.
@@ -237,17 +303,23 @@ func WithUserAgent(ua string) Option { return func(c *Client) { c.ua = ua } }
 // WithTimeout bounds each HTTP request (default 30s).
 func WithTimeout(d time.Duration) Option { return func(c *Client) { c.timeout = d } }
 
-// WithRetry sets the retry policy.
+// WithRetry sets the retry policy; its zero fields take their defaults.
 func WithRetry(p RetryPolicy) Option { return func(c *Client) { c.retry = p } }
 
-// WithRate sets the initial pacing in requests per second and the burst.
-// The limiter then learns from X-RateLimit-* headers. rps <= 0 disables pacing.
+// WithRate sets the pacing of each endpoint in requests per second and its
+// burst (default DefaultRate and DefaultBurst), used until the API's
+// X-RateLimit-* headers state a window of a minute or less. Whatever the
+// rate, the first request to an endpoint goes out alone and the others wait
+// for its answer, so that no burst exceeds a limit not yet learned.
+// rps <= 0 disables pacing, learning and that first wait.
 func WithRate(rps float64, burst int) Option {
 	return func(c *Client) { c.rps, c.burst = rps, burst }
 }
 
 // WithLogger sets the logger; each request is logged at debug level
-// (method, path, status, duration, attempt), never with credentials.
+// (method, path, status, duration, attempt, request id), never with
+// credentials, and waits of MinReportedWait or more at warn level (debug
+// when a WithWaitHook is set).
 func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.log = l } }
 
 // WithClock sets the clock used for retry waits and rate-limit pauses
@@ -257,17 +329,20 @@ func WithClock(clk Clock) Option { return func(c *Client) { c.clock = clk } }
 // Stats returns the counts of requests sent so far.
 func (c *Client) Stats() Stats {
 	return Stats{
-		List:        c.nList.Load(),
-		Details:     c.nDetails.Load(),
-		RemoveTags:  c.nRemoveTags.Load(),
-		Retries:     c.nRetries.Load(),
-		RateLimited: c.nRateLimited.Load(),
+		List:         c.nList.Load(),
+		Details:      c.nDetails.Load(),
+		RemoveTags:   c.nRemoveTags.Load(),
+		AddTags:      c.nAddTags.Load(),
+		RemoveAITags: c.nRemoveAITags.Load(),
+		Retries:      c.nRetries.Load(),
+		RateLimited:  c.nRateLimited.Load(),
 	}
 }
 
-// Pacing returns the current pacing of the endpoint an operation uses ("list
-// files", "file details" or "remove tags"): requests per second and burst.
-// It returns 0, 0 when pacing is disabled.
+// Pacing returns the current even pacing of the endpoint an operation uses
+// (OpList, OpDetails, OpRemoveTags, ...): requests per second and burst.
+// Windows longer than a minute are counted, not paced evenly, and do not
+// show here. It returns 0, 0 when pacing is disabled.
 func (c *Client) Pacing(op string) (rps float64, burst int) {
 	if c.pacer == nil {
 		return 0, 0

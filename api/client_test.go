@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"regexp"
 	"strconv"
 	"testing"
 
@@ -53,6 +55,55 @@ func TestNewBaseURL(t *testing.T) {
 	}
 }
 
+func TestBaseURLEndingInV1(t *testing.T) {
+	tests := []struct {
+		name, suffix string
+	}{
+		{"Bare", ""},
+		{"TrailingSlash", "/"},
+		{"V1", "/v1"},
+		{"V1Slash", "/v1/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := &recorder{handlers: []http.HandlerFunc{answer(200, []any{})}}
+			srv := httptest.NewServer(rec)
+			t.Cleanup(srv.Close)
+			c, err := api.New(api.WithBaseURL(srv.URL+tt.suffix), api.WithRate(0, 0))
+			require.NoError(t, err)
+			assert.Equal(t, srv.URL, c.BaseURL())
+			_, err = c.ListPage(context.Background(), api.ListParams{})
+			require.NoError(t, err)
+			require.Len(t, rec.Requests(), 1)
+			assert.Equal(t, "/v1/files", rec.Requests()[0].Path)
+		})
+	}
+	t.Run("BelowAPrefix", func(t *testing.T) {
+		c, err := api.New(api.WithBaseURL("https://proxy.example.com/imagekit/v1/"))
+		require.NoError(t, err)
+		assert.Equal(t, "https://proxy.example.com/imagekit", c.BaseURL())
+	})
+}
+
+func TestShortKeysAreRefused(t *testing.T) {
+	tests := []struct{ key, want string }{
+		{"Q", "private key refused: 1 character is too short"},
+		{"Q234567", "private key refused: 7 characters is too short"},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%dCharacters", len(tt.key)), func(t *testing.T) {
+			_, err := api.New(api.WithPrivateKey(tt.key))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.NotContains(t, err.Error(), tt.key)
+		})
+	}
+	t.Run("EightCharactersAccepted", func(t *testing.T) {
+		_, err := api.New(api.WithPrivateKey("12345678"))
+		require.NoError(t, err)
+	})
+}
+
 func TestRequestHeaders(t *testing.T) {
 	c, rec, _ := serve(t, []http.HandlerFunc{answer(200, []any{})},
 		api.WithPrivateKey("private_abc"), api.WithUserAgent("tagprune/1.2.3"))
@@ -64,7 +115,47 @@ func TestRequestHeaders(t *testing.T) {
 	assert.Equal(t, "tagprune/1.2.3", reqs[0].UserAgent)
 }
 
-func TestRemoveTagsAnswers(t *testing.T) {
+func TestErrorsNameNoFlagOrCommand(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	closed := srv.URL
+	srv.Close()
+	advice := regexp.MustCompile(`--[a-z]|IMAGEKIT_|re-plan|re-run|raise the|tagprune`)
+	unreachable, err := api.New(api.WithBaseURL(closed), api.WithRate(0, 0), api.WithClock(newFakeClock()))
+	require.NoError(t, err)
+	_, err = unreachable.Details(context.Background(), "f1")
+	require.ErrorIs(t, err, api.ErrTransport)
+	errs := []error{err}
+	for _, status := range []int{301, 400, 401, 403, 404, 422, 429, 500, 503} {
+		c, _, _ := serve(t, []http.HandlerFunc{answer(status, errBody("no"), "X-RateLimit-Reset", "1")},
+			api.WithRetry(api.RetryPolicy{MaxAttempts: 1}))
+		_, err := c.RemoveTags(context.Background(), []string{"f1"}, []string{"x"})
+		require.Error(t, err)
+		errs = append(errs, err)
+	}
+	c, _, _ := serve(t, []http.HandlerFunc{answer(200, "<html>")})
+	_, err = c.ListPage(context.Background(), api.ListParams{})
+	errs = append(errs, err)
+	for _, err := range errs {
+		assert.NotRegexp(t, advice, err.Error())
+	}
+}
+
+// bulkCall is one of the client's bulk tag calls, as the tests drive it.
+type bulkCall struct {
+	name  string
+	path  string
+	key   string // the body's list of values
+	run   func(c *api.Client, ctx context.Context, ids, values []string) (api.BulkResult, error)
+	count func(api.Stats) int64
+}
+
+var bulkCalls = []bulkCall{
+	{"RemoveTags", "/v1/files/removeTags", "tags", (*api.Client).RemoveTags, func(s api.Stats) int64 { return s.RemoveTags }},
+	{"AddTags", "/v1/files/addTags", "tags", (*api.Client).AddTags, func(s api.Stats) int64 { return s.AddTags }},
+	{"RemoveAITags", "/v1/files/removeAITags", "AITags", (*api.Client).RemoveAITags, func(s api.Stats) int64 { return s.RemoveAITags }},
+}
+
+func TestBulkCallAnswers(t *testing.T) {
 	ids := []string{"f1", "f2", "f3"}
 	tests := []struct {
 		name       string
@@ -115,16 +206,22 @@ func TestRemoveTagsAnswers(t *testing.T) {
 			},
 		},
 		{
-			name:     "BadRequestKeepsMessage",
-			handler:  answer(400, errBody("Your request contains invalid fileIds parameter.")),
+			name:     "BadRequestKeepsMessageAndRequestID",
+			handler:  answer(400, errBody("Your request contains invalid fileIds parameter."), "X-Ik-Requestid", "req-400"),
 			wantKind: api.ErrBadRequest,
-			wantErr:  "Your request contains invalid fileIds parameter",
+			wantErr:  "bad request (HTTP 400): Your request contains invalid fileIds parameter (request id req-400)",
+			check: func(t *testing.T, err error) {
+				var ae *api.Error
+				require.ErrorAs(t, err, &ae)
+				assert.Equal(t, "Your request contains invalid fileIds parameter.", ae.Message)
+				assert.Equal(t, "req-400", ae.RequestID)
+			},
 		},
 		{
-			name:     "UnauthorizedSaysWhereTheKeyComesFrom",
+			name:     "UnauthorizedIsAuth",
 			handler:  answer(401, errBody("Your request does not contain private API key.")),
 			wantKind: api.ErrAuth,
-			wantErr:  "check IMAGEKIT_PRIVATE_KEY or --private-key-file",
+			wantErr:  "authentication failed (HTTP 401): Your request does not contain private API key",
 		},
 		{
 			name:     "ForbiddenIsAuth",
@@ -151,44 +248,46 @@ func TestRemoveTagsAnswers(t *testing.T) {
 			wantErr:  "HTTP 200",
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, rec, _ := serve(t, []http.HandlerFunc{tt.handler})
-			got, err := c.RemoveTags(context.Background(), ids, []string{"sale", "old"})
+	for _, call := range bulkCalls {
+		for _, tt := range tests {
+			t.Run(call.name+"/"+tt.name, func(t *testing.T) {
+				c, rec, _ := serve(t, []http.HandlerFunc{tt.handler})
+				got, err := call.run(c, context.Background(), ids, []string{"sale", "old"})
 
-			reqs := rec.Requests()
-			require.Len(t, reqs, 1, "exactly one request, no retry")
-			assert.Equal(t, http.MethodPost, reqs[0].Method)
-			assert.Equal(t, "/v1/files/removeTags", reqs[0].Path)
-			assert.Equal(t, "application/json", reqs[0].ContentType)
-			assert.JSONEq(t, `{"fileIds":["f1","f2","f3"],"tags":["sale","old"]}`, string(reqs[0].Body))
-			assert.Equal(t, int64(1), c.Stats().RemoveTags)
+				reqs := rec.Requests()
+				require.Len(t, reqs, 1, "exactly one request, no retry")
+				assert.Equal(t, http.MethodPost, reqs[0].Method)
+				assert.Equal(t, call.path, reqs[0].Path)
+				assert.Equal(t, "application/json", reqs[0].ContentType)
+				assert.JSONEq(t, `{"fileIds":["f1","f2","f3"],"`+call.key+`":["sale","old"]}`, string(reqs[0].Body))
+				assert.Equal(t, int64(1), call.count(c.Stats()))
 
-			if tt.wantKind == nil {
-				if diff := cmp.Diff(tt.wantResult, got); diff != "" {
-					t.Errorf("result (-want +got):\n%s", diff)
+				if tt.wantKind == nil {
+					if diff := cmp.Diff(tt.wantResult, got); diff != "" {
+						t.Errorf("result (-want +got):\n%s", diff)
+					}
+					if got.StatusCode == 200 {
+						require.NoError(t, err)
+					}
+				} else {
+					require.ErrorIs(t, err, tt.wantKind)
+					var ae *api.Error
+					require.ErrorAs(t, err, &ae)
+					assert.Equal(t, 1, ae.Attempts)
+					assert.Contains(t, err.Error(), call.path)
 				}
-				if got.StatusCode == 200 {
-					require.NoError(t, err)
+				if tt.wantErr != "" {
+					assert.Contains(t, err.Error(), tt.wantErr)
 				}
-			} else {
-				require.ErrorIs(t, err, tt.wantKind)
-				var ae *api.Error
-				require.ErrorAs(t, err, &ae)
-				assert.Equal(t, 1, ae.Attempts)
-				assert.Contains(t, err.Error(), "/v1/files/removeTags")
-			}
-			if tt.wantErr != "" {
-				assert.Contains(t, err.Error(), tt.wantErr)
-			}
-			if tt.check != nil {
-				tt.check(t, err)
-			}
-		})
+				if tt.check != nil {
+					tt.check(t, err)
+				}
+			})
+		}
 	}
 }
 
-func TestRemoveTagsRefusedLocally(t *testing.T) {
+func TestBulkCallsRefusedLocally(t *testing.T) {
 	many := make([]string, api.MaxRemoveTagsFiles+1)
 	for i := range many {
 		many[i] = "f" + strconv.Itoa(i)
@@ -202,15 +301,17 @@ func TestRemoveTagsRefusedLocally(t *testing.T) {
 		{"NoFiles", nil, []string{"x"}, "at least one"},
 		{"NoTags", []string{"f1"}, nil, "at least one"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, rec, _ := serve(t, []http.HandlerFunc{answer(200, map[string]any{})})
-			_, err := c.RemoveTags(context.Background(), tt.ids, tt.tags)
-			require.ErrorIs(t, err, api.ErrBadRequest)
-			assert.Contains(t, err.Error(), tt.wantErr)
-			assert.Empty(t, rec.Requests())
-			assert.Equal(t, api.Stats{}, c.Stats())
-		})
+	for _, call := range bulkCalls {
+		for _, tt := range tests {
+			t.Run(call.name+"/"+tt.name, func(t *testing.T) {
+				c, rec, _ := serve(t, []http.HandlerFunc{answer(200, map[string]any{})})
+				_, err := call.run(c, context.Background(), tt.ids, tt.tags)
+				require.ErrorIs(t, err, api.ErrBadRequest)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				assert.Empty(t, rec.Requests())
+				assert.Equal(t, api.Stats{}, c.Stats())
+			})
+		}
 	}
 }
 
@@ -347,7 +448,8 @@ func TestNullListsDecodeAsEmpty(t *testing.T) {
 	file := `{"fileId":"a","type":"file","name":"a.jpg","filePath":"/a.jpg","tags":null,"AITags":null,"createdAt":"2024-01-01T00:00:00Z","updatedAt":"2024-01-01T00:00:00Z"}`
 	c, _, _ := serve(t, []http.HandlerFunc{answer(200, "["+file+"]"), answer(200, file)})
 
-	page, err := c.ListPage(context.Background(), api.ListParams{})
+	pg, err := c.ListPage(context.Background(), api.ListParams{})
+	page := pg.Files
 	require.NoError(t, err)
 	require.Len(t, page, 1)
 	assert.NotNil(t, page[0].Tags)

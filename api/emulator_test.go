@@ -138,19 +138,39 @@ func TestEmulatorRemoveTags(t *testing.T) {
 	})
 }
 
+func TestEmulatorAddTags(t *testing.T) {
+	c, srv := emulatorClient(t, emulatorLibrary(4), nil)
+	res, err := c.AddTags(context.Background(), []string{"id0001", "id0002"}, []string{"new"})
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{"id0001", "id0002"}, res.Succeeded)
+	files := srv.Handler().Files()
+	assert.Contains(t, tagsOf(files, "id0001"), "new")
+	assert.Contains(t, tagsOf(files, "id0002"), "new")
+	assert.NotContains(t, tagsOf(files, "id0003"), "new")
+	assert.Equal(t, int64(1), c.Stats().AddTags)
+
+	_, err = c.AddTags(context.Background(), []string{"id0001", "gone"}, []string{"other"})
+	require.ErrorIs(t, err, api.ErrNotFound)
+	var ae *api.Error
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, []string{"gone"}, ae.MissingFileIDs)
+	assert.NotContains(t, tagsOf(srv.Handler().Files(), "id0001"), "other")
+}
+
 func TestEmulatorAuth(t *testing.T) {
 	srvOpts := []imagekittest.Option{imagekittest.WithPrivateKey("right_key")}
 	t.Run("WrongKeyIsAuthErrorWithoutRetry", func(t *testing.T) {
 		c, srv := emulatorClient(t, emulatorLibrary(2), srvOpts, api.WithPrivateKey("wrong_key"))
 		_, err := c.ListPage(context.Background(), api.ListParams{})
 		require.ErrorIs(t, err, api.ErrAuth)
-		assert.Contains(t, err.Error(), "IMAGEKIT_PRIVATE_KEY")
+		assert.Contains(t, err.Error(), "HTTP 401")
 		assert.NotContains(t, err.Error(), "wrong_key")
 		assert.Equal(t, int64(1), srv.Handler().Stats().Requests.List)
 	})
 	t.Run("RightKeyIsAccepted", func(t *testing.T) {
 		c, _ := emulatorClient(t, emulatorLibrary(2), srvOpts, api.WithPrivateKey("right_key"))
-		page, err := c.ListPage(context.Background(), api.ListParams{})
+		pg, err := c.ListPage(context.Background(), api.ListParams{})
+		page := pg.Files
 		require.NoError(t, err)
 		assert.Len(t, page, 2)
 	})
@@ -209,7 +229,8 @@ func TestInProcessHandler(t *testing.T) {
 	c, err := api.New(api.WithHandler(h), api.WithBaseURL("http://library.local"))
 	require.NoError(t, err)
 	ctx := context.Background()
-	page, err := c.ListPage(ctx, api.ListParams{SearchQuery: `tags IN ["draft"]`})
+	pg, err := c.ListPage(ctx, api.ListParams{SearchQuery: `tags IN ["draft"]`})
+	page := pg.Files
 	require.NoError(t, err)
 	assert.Len(t, page, 2)
 	_, err = c.RemoveTags(ctx, []string{"id0000"}, []string{"draft"})

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,24 +9,41 @@ import (
 
 // Error kinds, for errors.Is. Every *Error matches exactly one of them.
 var (
-	ErrAuth        = errors.New("authentication failed") // 401, 403
-	ErrNotFound    = errors.New("file not found")        // 404
-	ErrRateLimited = errors.New("rate limited")          // 429 after the retry budget
-	ErrServer      = errors.New("server error")          // 5xx after the retry budget
-	ErrBadRequest  = errors.New("bad request")           // 400 and other 4xx
-	ErrTransport   = errors.New("api unreachable")       // connection errors, timeouts
-	ErrDecode      = errors.New("malformed response")    // a body that is not the documented JSON
+	ErrAuth           = errors.New("authentication failed")             // 401, 403
+	ErrNotFound       = errors.New("file not found")                    // 404
+	ErrRateLimited    = errors.New("rate limited")                      // 429 after the retry budget, or a reset longer than the wait cap
+	ErrServer         = errors.New("server error")                      // 5xx, 408 and 409 after the retry budget
+	ErrBadRequest     = errors.New("bad request")                       // 400 and other 4xx; also calls refused before sending
+	ErrTransport      = errors.New("api unreachable")                   // connection errors, timeouts
+	ErrDecode         = errors.New("malformed response")                // a body that is not the documented JSON
+	ErrRedirect       = errors.New("redirect refused")                  // any 3xx: no redirect is followed
+	ErrEndlessListing = errors.New("listing does not end")              // a server that ignores skip, or a listing past the bound
+	ErrStopped        = errors.New("stopped: no new request may start") // the stop context ended (ContextWithStop)
+)
+
+// Causes an *Error may wrap, for errors.Is.
+var (
+	// ErrNotListening is the cause of an ErrTransport error when nothing
+	// listens at the API's address (connection refused).
+	ErrNotListening = errors.New("nothing is listening at the API's address")
+	// ErrWaitTooLong is the cause of an ErrRateLimited error when the rate
+	// limit asks for a wait longer than RetryPolicy.RateLimitWait.
+	ErrWaitTooLong = errors.New("longer than the cap on rate-limit waits")
 )
 
 // Error is an unsuccessful API outcome. It never holds the private key or the
-// Authorization header.
+// Authorization header. Its text states each fact once and names no flag or
+// command of any program: callers add their own advice from Kind and the
+// fields.
 type Error struct {
 	Op             string        // "list files", "remove tags", ...
 	Method, URL    string        // request method and URL (no credentials)
-	StatusCode     int           // 0 for transport errors
+	StatusCode     int           // 0 for transport errors and calls never sent
 	Message        string        // the API's message, if any
 	Help           string        // the API's help text, if any
-	MissingFileIDs []string      // 404 from removeTags/addTags
+	MissingFileIDs []string      // 404 from removeTags/addTags/removeAITags
+	Location       string        // the Location of a 3xx answer
+	RequestID      string        // x-ik-requestId of the answer, if any
 	Reset          time.Duration // X-RateLimit-Reset of a 429
 	Attempts       int           // requests sent, retries included
 	Waited         time.Duration // time spent waiting between attempts
@@ -35,7 +51,7 @@ type Error struct {
 	Err            error         // the underlying cause, if any
 }
 
-// Error says what failed, on which request, why, and what to do about it.
+// Error says what failed, on which request, and why.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Op)
@@ -63,47 +79,19 @@ func (e *Error) Error() string {
 	if len(e.MissingFileIDs) > 0 {
 		fmt.Fprintf(&b, ": missing fileIds %s", listSome(e.MissingFileIDs, 10))
 	}
+	if e.Location != "" {
+		fmt.Fprintf(&b, ": redirected to %q", e.Location)
+	}
 	if e.Reset > 0 {
 		fmt.Fprintf(&b, ": the API asked to wait %s (X-RateLimit-Reset)", e.Reset.Round(time.Millisecond))
 	}
 	if e.Err != nil {
 		fmt.Fprintf(&b, ": %v", e.Err)
 	}
-	if hint := e.hint(); hint != "" {
-		b.WriteString("; ")
-		b.WriteString(hint)
+	if e.RequestID != "" {
+		fmt.Fprintf(&b, " (request id %s)", e.RequestID)
 	}
 	return b.String()
-}
-
-// hint says what the user can do about the error.
-func (e *Error) hint() string {
-	if errors.Is(e.Err, context.Canceled) {
-		return ""
-	}
-	switch e.Kind {
-	case ErrAuth:
-		if e.StatusCode == 403 {
-			return "the private key was refused for this operation: check that IMAGEKIT_PRIVATE_KEY or --private-key-file holds a key with permission to manage files"
-		}
-		return "check IMAGEKIT_PRIVATE_KEY or --private-key-file: it must hold the account's private API key"
-	case ErrNotFound:
-		if len(e.MissingFileIDs) > 0 {
-			return "nothing was changed by this call; re-plan, or send the call again without the missing files"
-		}
-		return "the file may have been deleted; re-plan to refresh"
-	case ErrRateLimited:
-		return "the account's rate limit is shared by every client using it: lower --concurrency, stop other jobs using the key, or try again later"
-	case ErrServer:
-		return "the API is failing; try again later (removal is idempotent, re-running is safe)"
-	case ErrTransport:
-		return "check the network and --api-url / IMAGEKIT_API_URL, or raise the timeout"
-	case ErrDecode:
-		return "the server did not answer with the ImageKit API's JSON: check that --api-url / IMAGEKIT_API_URL points at the ImageKit API"
-	case ErrBadRequest:
-		return "the API refused the request as sent; check the manifest's searchQuery and the tags"
-	}
-	return ""
 }
 
 // Unwrap returns the error's kind and its cause, so that errors.Is matches
@@ -119,12 +107,14 @@ func (e *Error) Unwrap() []error {
 	return errs
 }
 
-// PartialError is returned by RemoveTags for a 207 answer: some files were
-// updated, the ones in Failed were not. The result is returned as well.
+// PartialError is returned by the bulk tag calls for a 207 answer: some
+// files were updated, the ones in Failed were not. The result is returned as
+// well.
 type PartialError struct {
 	Op        string
 	Succeeded int // files the call updated
 	Failed    []FileError
+	RequestID string // x-ik-requestId of the answer, if any
 }
 
 // Error says how many files failed and, for the first few, why.
@@ -137,8 +127,12 @@ func (e *PartialError) Error() string {
 		}
 		parts = append(parts, fmt.Sprintf("%s: %s", f.FileID, f.Error))
 	}
-	return fmt.Sprintf("%s: partial success: %d files updated, %d failed (%s); retry the failed files, removal is idempotent",
+	s := fmt.Sprintf("%s: partial success: %d files updated, %d failed (%s)",
 		e.Op, e.Succeeded, len(e.Failed), strings.Join(parts, "; "))
+	if e.RequestID != "" {
+		s += fmt.Sprintf(" (request id %s)", e.RequestID)
+	}
+	return s
 }
 
 // listSome joins up to n ids, saying how many more there are.

@@ -118,29 +118,47 @@ func TestListAheadCancelsWhatItNoLongerNeeds(t *testing.T) {
 	tests := []struct {
 		name string
 		// stop ends the listing from the consumer's side once it has seen
-		// file number seen (from 1); it reports whether to break.
-		stop     func(cancel context.CancelFunc, seen int) bool
+		// file number seen (from 1); it reports whether to break. ahead
+		// is closed once a page after the second has reached the server.
+		stop     func(t *testing.T, cancel context.CancelFunc, ahead <-chan struct{}, seen int) bool
 		wantSeen int
 		wantErrs int
 		noneHung bool // no later page was in flight when the listing ended
 	}{
 		{
-			name:     "the caller breaks out of the loop",
-			stop:     func(_ context.CancelFunc, seen int) bool { return seen == limit+5 },
+			// Page 2 is asked for as soon as page 0 has been yielded:
+			// the consumer waits for it to reach the server, then breaks.
+			name: "the caller breaks out of the loop",
+			stop: func(t *testing.T, _ context.CancelFunc, ahead <-chan struct{}, seen int) bool {
+				if seen != limit+5 {
+					return false
+				}
+				waitFor(t, ahead, "page 2 reaches the server")
+				return true
+			},
 			wantSeen: limit + 5,
 		},
 		{
 			// The page in hand is yielded to its end; the next one fails.
-			name:     "the caller's context ends",
-			stop:     func(cancel context.CancelFunc, seen int) bool { cancelAt(cancel, seen, limit+5); return false },
+			name: "the caller's context ends",
+			stop: func(t *testing.T, cancel context.CancelFunc, ahead <-chan struct{}, seen int) bool {
+				if seen == limit+5 {
+					waitFor(t, ahead, "page 2 reaches the server")
+					cancel()
+				}
+				return false
+			},
 			wantSeen: 2 * limit,
 			wantErrs: 1,
 		},
 		{
 			// Nothing is read ahead of the first page: the one request
 			// after it fails at once.
-			name:     "the caller's context ends on the first page",
-			stop:     func(cancel context.CancelFunc, seen int) bool { cancelAt(cancel, seen, 5); return false },
+			name: "the caller's context ends on the first page",
+			stop: func(_ *testing.T, cancel context.CancelFunc, _ <-chan struct{}, seen int) bool {
+				cancelAt(cancel, seen, 5)
+				return false
+			},
 			wantSeen: limit,
 			wantErrs: 1,
 			noneHung: true,
@@ -150,6 +168,8 @@ func TestListAheadCancelsWhatItNoLongerNeeds(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			lib := library(files)
 			var hung, cancelled atomic.Int32
+			ahead := make(chan struct{})
+			var once sync.Once
 			// Pages 0 and 1 are answered; later ones hang until their
 			// request is cancelled.
 			h := func(w http.ResponseWriter, r *http.Request) {
@@ -158,6 +178,7 @@ func TestListAheadCancelsWhatItNoLongerNeeds(t *testing.T) {
 					return
 				}
 				hung.Add(1)
+				once.Do(func() { close(ahead) })
 				select {
 				case <-r.Context().Done():
 					cancelled.Add(1)
@@ -176,7 +197,7 @@ func TestListAheadCancelsWhatItNoLongerNeeds(t *testing.T) {
 					continue
 				}
 				seen++
-				if tt.stop(cancel, seen) {
+				if tt.stop(t, cancel, ahead, seen) {
 					break
 				}
 			}
@@ -187,10 +208,23 @@ func TestListAheadCancelsWhatItNoLongerNeeds(t *testing.T) {
 			assert.LessOrEqual(t, reqs, 4, "at most the prefetch in flight")
 			require.Eventually(t, func() bool { return cancelled.Load() == hung.Load() },
 				gateTimeout, 10*time.Millisecond, "every hanging request was cancelled")
-			if !tt.noneHung {
+			if tt.noneHung {
+				assert.Zero(t, hung.Load(), "no later page was asked for")
+			} else {
 				assert.Positive(t, hung.Load(), "a later page was in flight")
 			}
 		})
+	}
+}
+
+// waitFor waits until ch is closed, failing the test if that takes longer
+// than gateTimeout: the event is awaited, never assumed.
+func waitFor(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(gateTimeout):
+		t.Fatalf("timed out waiting until %s", what)
 	}
 }
 

@@ -48,6 +48,13 @@ func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
 	return nil
 }
 
+// advance moves the clock on, as time spent outside the client's waits.
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
 func (c *fakeClock) Waits() []time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -2,11 +2,12 @@ package api_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,8 +29,11 @@ func TestRateLimitedThenSuccess(t *testing.T) {
 		{"WaitsTheResetMilliseconds", "700", api.RetryPolicy{}, func(t *testing.T, d time.Duration) {
 			assert.Equal(t, 700*time.Millisecond, d)
 		}},
-		{"CapsTheResetAtMaxDelay", "600000", api.RetryPolicy{MaxDelay: 2 * time.Second}, func(t *testing.T, d time.Duration) {
-			assert.Equal(t, 2*time.Second, d)
+		{"WaitsTheFullResetBeyondMaxDelay", "600000", api.RetryPolicy{MaxDelay: 2 * time.Second}, func(t *testing.T, d time.Duration) {
+			assert.Equal(t, 10*time.Minute, d)
+		}},
+		{"WaitsAResetUpToTheCap", "900000", api.RetryPolicy{}, func(t *testing.T, d time.Duration) {
+			assert.Equal(t, api.DefaultRateLimitWait, d)
 		}},
 		{"MissingResetBacksOff", "", api.RetryPolicy{BaseDelay: 100 * time.Millisecond}, func(t *testing.T, d time.Duration) {
 			assert.LessOrEqual(t, d, 100*time.Millisecond)
@@ -72,30 +76,76 @@ func TestRateLimitedForever(t *testing.T) {
 	assert.Equal(t, api.DefaultMaxAttempts, ae.Attempts)
 	assert.Contains(t, err.Error(), "after 8 attempts")
 	assert.Contains(t, err.Error(), "X-RateLimit-Reset")
-	assert.Contains(t, err.Error(), "--concurrency")
 	assert.Equal(t, int64(api.DefaultMaxAttempts), c.Stats().RateLimited)
 	assert.Equal(t, int64(api.DefaultMaxAttempts-1), c.Stats().Retries)
 }
 
+func TestResetBeyondTheCapFailsAtOnce(t *testing.T) {
+	tests := []struct {
+		name   string
+		reset  string
+		policy api.RetryPolicy
+		cap    string
+	}{
+		{"DefaultCapOfFifteenMinutes", "900001", api.RetryPolicy{}, "15m0s"},
+		{"ConfiguredCap", "61000", api.RetryPolicy{RateLimitWait: time.Minute}, "1m0s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			limited := answer(429, errBody("Too many requests"), "X-RateLimit-Reset", tt.reset, "X-Ik-Requestid", "req-429")
+			c, rec, clk := serve(t, []http.HandlerFunc{limited, okRemove}, api.WithRetry(tt.policy))
+			_, err := c.RemoveTags(context.Background(), []string{"f1"}, []string{"x"})
+			require.ErrorIs(t, err, api.ErrRateLimited)
+			require.ErrorIs(t, err, api.ErrWaitTooLong)
+			assert.Len(t, rec.Requests(), 1, "no retry")
+			assert.Empty(t, clk.Waits(), "no wait")
+			var ae *api.Error
+			require.ErrorAs(t, err, &ae)
+			assert.Equal(t, "req-429", ae.RequestID)
+			assert.Contains(t, err.Error(), "longer than the cap on rate-limit waits ("+tt.cap+")")
+			assert.Contains(t, err.Error(), "request id req-429")
+		})
+	}
+}
+
 func TestMaxElapsedBoundsRetries(t *testing.T) {
+	// Each attempt takes a second of the client's clock; backoffs are at
+	// most a millisecond.
+	var clk *fakeClock
+	slow := func(w http.ResponseWriter, r *http.Request) {
+		clk.advance(time.Second)
+		answer(503, errBody("busy"))(w, r)
+	}
+	policy := api.RetryPolicy{MaxAttempts: 100, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond, MaxElapsed: 2500 * time.Millisecond}
+	c, rec, clk0 := serve(t, []http.HandlerFunc{slow}, api.WithRetry(policy))
+	clk = clk0
+	_, err := c.ListPage(context.Background(), api.ListParams{})
+	require.ErrorIs(t, err, api.ErrServer)
+	assert.Len(t, rec.Requests(), 3, "a third attempt ends past 2.5s")
+}
+
+func TestRateLimitWaitsDoNotCountTowardsMaxElapsed(t *testing.T) {
 	limited := answer(429, nil, "X-RateLimit-Reset", "1000")
-	c, rec, clk := serve(t, []http.HandlerFunc{limited}, api.WithRetry(api.RetryPolicy{MaxAttempts: 100, MaxElapsed: 2500 * time.Millisecond}))
+	c, rec, clk := serve(t, []http.HandlerFunc{limited}, api.WithRetry(api.RetryPolicy{MaxAttempts: 5, MaxElapsed: 2500 * time.Millisecond}))
 	_, err := c.ListPage(context.Background(), api.ListParams{})
 	require.ErrorIs(t, err, api.ErrRateLimited)
-	assert.Len(t, rec.Requests(), 3, "two waits of 1s fit in 2.5s, a third does not")
-	assert.Equal(t, []time.Duration{time.Second, time.Second}, clk.Waits())
+	assert.Len(t, rec.Requests(), 5, "every attempt is made")
+	assert.Equal(t, []time.Duration{time.Second, time.Second, time.Second, time.Second}, clk.Waits())
 }
 
 func TestServerErrors(t *testing.T) {
-	for _, status := range []int{500, 502, 503, 504} {
-		t.Run(fmt.Sprintf("%dThenSuccessIsRetried", status), func(t *testing.T) {
-			c, rec, _ := serve(t, []http.HandlerFunc{answer(status, errBody("oops")), answer(status, "bad gateway"), okRemove})
-			res, err := c.RemoveTags(context.Background(), []string{"f1"}, []string{"x"})
-			require.NoError(t, err)
-			assert.Equal(t, 3, res.Attempts)
-			assert.Len(t, rec.Requests(), 3)
-			assert.Equal(t, int64(2), c.Stats().Retries)
-		})
+	for _, status := range []int{408, 409, 500, 502, 503, 504} {
+		for _, call := range bulkCalls {
+			t.Run(fmt.Sprintf("%dThenSuccessIsRetried/%s", status, call.name), func(t *testing.T) {
+				c, rec, _ := serve(t, []http.HandlerFunc{answer(status, errBody("oops")), answer(status, "bad gateway"), okRemove})
+				res, err := call.run(c, context.Background(), []string{"f1"}, []string{"x"})
+				require.NoError(t, err)
+				assert.Equal(t, 3, res.Attempts)
+				assert.Len(t, rec.Requests(), 3)
+				assert.Equal(t, int64(2), c.Stats().Retries)
+				assert.Equal(t, int64(3), call.count(c.Stats()))
+			})
+		}
 		t.Run(fmt.Sprintf("%dForeverIsBounded", status), func(t *testing.T) {
 			policy := api.RetryPolicy{MaxAttempts: 6, BaseDelay: time.Second, MaxDelay: 3 * time.Second}
 			c, rec, clk := serve(t, []http.HandlerFunc{answer(status, errBody("down for maintenance"))}, api.WithRetry(policy))
@@ -109,7 +159,7 @@ func TestServerErrors(t *testing.T) {
 			for i, w := range waits {
 				ceiling := min(time.Second<<i, 3*time.Second)
 				assert.LessOrEqual(t, w, ceiling, "wait %d", i)
-				assert.GreaterOrEqual(t, w, time.Duration(0))
+				assert.GreaterOrEqual(t, w, ceiling/2, "wait %d: at least half the ceiling", i)
 			}
 		})
 	}
@@ -194,7 +244,8 @@ func cutOff(w http.ResponseWriter, _ *http.Request) {
 func TestConnectionClosedMidBody(t *testing.T) {
 	t.Run("RetriedThenSuccess", func(t *testing.T) {
 		c, rec, _ := serve(t, []http.HandlerFunc{cutOff, library(3)})
-		page, err := c.ListPage(context.Background(), api.ListParams{})
+		pg, err := c.ListPage(context.Background(), api.ListParams{})
+		page := pg.Files
 		require.NoError(t, err)
 		assert.Len(t, page, 3)
 		assert.Len(t, rec.Requests(), 2)
@@ -221,18 +272,36 @@ func TestTimeoutIsRetriedThenTransportError(t *testing.T) {
 	assert.Len(t, rec.Requests(), 2)
 }
 
-func TestUnreachableNamesTheURL(t *testing.T) {
+func TestNothingListeningFailsFast(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
-	c, err := api.New(api.WithBaseURL(url), api.WithRate(0, 0), api.WithClock(newFakeClock()), api.WithRetry(api.RetryPolicy{MaxAttempts: 2}))
+	clk := newFakeClock()
+	c, err := api.New(api.WithBaseURL(url), api.WithRate(0, 0), api.WithClock(clk))
 	require.NoError(t, err)
 	_, err = c.Details(context.Background(), "f1")
 	require.ErrorIs(t, err, api.ErrTransport)
-	assert.Contains(t, err.Error(), url+"/v1/files/f1/details")
-	assert.Contains(t, err.Error(), "--api-url")
+	require.ErrorIs(t, err, api.ErrNotListening)
+	require.ErrorIs(t, err, syscall.ECONNREFUSED)
+	msg := err.Error()
+	assert.Contains(t, msg, "nothing is listening")
+	assert.Equal(t, 1, strings.Count(msg, strings.TrimPrefix(url, "http://")), "the address once: %s", msg)
+	assert.Contains(t, msg, url+"/v1/files/f1/details")
 	var ae *api.Error
-	require.True(t, errors.As(err, &ae))
+	require.ErrorAs(t, err, &ae)
 	assert.Zero(t, ae.StatusCode)
-	assert.Equal(t, api.Stats{Details: 2, Retries: 1}, c.Stats())
+	assert.Equal(t, api.Stats{Details: api.DefaultRefusedAttempts, Retries: api.DefaultRefusedAttempts - 1}, c.Stats())
+	var total time.Duration
+	for _, w := range clk.Waits() {
+		total += w
+	}
+	assert.LessOrEqual(t, total, 750*time.Millisecond, "two backoffs from 250ms: well under a few seconds")
+}
+
+func TestOtherTransportErrorsKeepTheirRetries(t *testing.T) {
+	c, rec, _ := serve(t, []http.HandlerFunc{cutOff})
+	_, err := c.Details(context.Background(), "f1")
+	require.ErrorIs(t, err, api.ErrTransport)
+	assert.NotErrorIs(t, err, api.ErrNotListening)
+	assert.Len(t, rec.Requests(), api.DefaultMaxAttempts)
 }

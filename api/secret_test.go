@@ -41,12 +41,39 @@ func echoText(status int) http.HandlerFunc {
 	}
 }
 
+// echoInHeaders answers status, echoing the key in the request id and in
+// the Location.
+func echoInHeaders(status int) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		user, _, _ := r.BasicAuth()
+		w.Header().Set("X-Ik-Requestid", user)
+		w.Header().Set("Location", "https://elsewhere.example/v1/files?auth="+r.Header.Get("Authorization")+"&key="+user)
+		echo(status, "X-RateLimit-Reset", "2500")(w, r)
+	}
+}
+
+// echoLong answers a plain-text error whose key starts just before the
+// point where messages are cut.
+func echoLong(status, at int) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		user, _, _ := r.BasicAuth()
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, strings.Repeat("x", at)+user+strings.Repeat("y", 300))
+	}
+}
+
 func TestKeyNeverLeaks(t *testing.T) {
 	hang := func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
 	paths := []struct {
 		name    string
 		handler http.HandlerFunc
 	}{
+		{"Redirect", echoInHeaders(307)},
+		{"RequestIDAndLocationEchoed", echoInHeaders(400)},
+		{"RateLimitCountdownEchoed", echoInHeaders(429)},
+		{"ServerErrorEchoedInHeaders", echoInHeaders(503)},
+		{"LongTextCutInsideTheKey", echoLong(400, 200-len("private_CANARY"))},
+		{"LongTextCutAtTheKey", echoLong(500, 200-len(canaryKey)+1)},
 		{"Unauthorized", echo(401)},
 		{"Forbidden", echo(403)},
 		{"NotFound", echo(404)},
@@ -80,15 +107,25 @@ func TestKeyNeverLeaks(t *testing.T) {
 	for _, p := range paths {
 		for _, cl := range calls {
 			t.Run(p.name+"/"+cl.name, func(t *testing.T) {
-				var logs bytes.Buffer
+				var logs, hooked bytes.Buffer
 				logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-				c, rec, _ := serve(t, []http.HandlerFunc{p.handler}, api.WithPrivateKey(canaryKey), api.WithLogger(logger),
-					api.WithTimeout(50*time.Millisecond), api.WithRetry(api.RetryPolicy{MaxAttempts: 2}))
-				err := cl.run(c)
-				require.Error(t, err)
-				require.NotEmpty(t, rec.Requests())
-				require.Contains(t, rec.Requests()[0].Auth, basicCanary(), "the key was sent")
-				assertNoKey(t, err, logs.String())
+				hook := func(w api.Wait) { fmt.Fprintf(&hooked, "%s %+v\n", w, w) }
+				for _, withHook := range []bool{false, true} {
+					opts := []api.Option{api.WithPrivateKey(canaryKey), api.WithLogger(logger),
+						api.WithTimeout(50 * time.Millisecond), api.WithRetry(api.RetryPolicy{MaxAttempts: 2, BaseDelay: 5 * time.Second})}
+					if withHook {
+						opts = append(opts, api.WithWaitHook(hook))
+					}
+					c, rec, _ := serve(t, []http.HandlerFunc{p.handler}, opts...)
+					err := cl.run(c)
+					require.Error(t, err)
+					require.NotEmpty(t, rec.Requests())
+					require.Contains(t, rec.Requests()[0].Auth, basicCanary(), "the key was sent")
+					assertNoKey(t, err, logs.String()+hooked.String())
+				}
+				if p.name == "RateLimitCountdownEchoed" {
+					assert.Contains(t, hooked.String(), "request id [REDACTED]", "the countdown was shown")
+				}
 			})
 		}
 	}
@@ -161,3 +198,31 @@ func TestDebugLogNamesEachAttempt(t *testing.T) {
 type err0 struct{}
 
 func (err0) Error() string { return "" }
+
+func TestOnlyTheWholeKeyIsRedacted(t *testing.T) {
+	const key = "private_abcdefgh12"
+	msg := "file private_abc has tag abcdefgh; a key such as private_ is expected"
+	c, _, _ := serve(t, []http.HandlerFunc{answer(400, errBody(msg))}, api.WithPrivateKey(key))
+	_, err := c.RemoveTags(context.Background(), []string{"f1"}, []string{"x"})
+	require.ErrorIs(t, err, api.ErrBadRequest)
+	assert.Contains(t, err.Error(), msg)
+}
+
+func TestRequestIDsInLogsAndErrors(t *testing.T) {
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c, _, _ := serve(t, []http.HandlerFunc{
+		answer(503, errBody("busy"), "X-Ik-Requestid", "req-a"),
+		answer(404, errBody("The requested file does not exist."), "X-Ik-Requestid", "req-b 7\u00e9"),
+	}, api.WithLogger(logger))
+	_, err := c.Details(context.Background(), "f1")
+	require.ErrorIs(t, err, api.ErrNotFound)
+	var ae *api.Error
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, "req-b7", ae.RequestID, "spaces and characters beyond ASCII are dropped")
+	assert.Contains(t, err.Error(), "(request id req-b7)")
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	require.Len(t, lines, 2)
+	assert.Contains(t, lines[0], "requestId=req-a")
+	assert.Contains(t, lines[1], "requestId=req-b7")
+}

@@ -21,7 +21,7 @@ func TestLongRetryWaitIsLogged(t *testing.T) {
 	}{
 		{"RateLimitWaitOfFiveSecondsSaysWhy",
 			answer(429, errBody("Too many requests"), "X-RateLimit-Reset", "5000"),
-			[]string{"level=WARN", `msg="waiting before retrying remove tags"`, `reason="rate limited (HTTP 429)"`, "wait=5s", "attempt=1", "/v1/files/removeTags"}},
+			[]string{"level=WARN", `msg="waiting 5s for the rate limit of remove tags (HTTP 429)"`, `reason="rate limit"`, "wait=5s", "attempt=1", "path=/v1/files/removeTags"}},
 		{"ShortRateLimitWaitStaysQuiet",
 			answer(429, errBody("Too many requests"), "X-RateLimit-Reset", "700"),
 			nil},
@@ -43,4 +43,16 @@ func TestLongRetryWaitIsLogged(t *testing.T) {
 			assertNoKey(t, err0{}, logs.String())
 		})
 	}
+}
+
+func TestAHookTakesOverTheWarnLine(t *testing.T) {
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	var hook hookLog
+	limited := answer(429, errBody("Too many requests"), "X-RateLimit-Reset", "5000")
+	c, _, _ := serve(t, []http.HandlerFunc{limited, okRemove}, api.WithLogger(logger), api.WithWaitHook(hook.add))
+	_, err := c.RemoveTags(context.Background(), []string{"f1"}, []string{"x"})
+	require.NoError(t, err)
+	assert.Empty(t, logs.String(), "shown once, by the hook's owner")
+	assert.Len(t, hook.Waits(), 2)
 }
