@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tagprune/tagprune/api/imagekittest"
-	"github.com/tagprune/tagprune/manifest"
 	"github.com/tagprune/tagprune/reconcile"
 )
 
@@ -86,33 +85,13 @@ func strs(t *testing.T, v any) []string {
 
 // requireSafeCalls checks the safety invariant on every removeTags call the
 // emulator saw: 1..50 files, and every tag forbidden for every file by a
-// rule that selects it, computed from the manifest and the library before
-// the run, independently of the planner.
+// rule that selects it, judged by the oracle on the library before the run.
 func requireSafeCalls(t *testing.T, manifests []string, before []imagekittest.File, calls []removeTagsCall) {
 	t.Helper()
-	rules, err := manifest.Load(manifests...)
-	require.NoError(t, err)
+	o := newOracle(t, manifests)
 	byID := make(map[string]*imagekittest.File, len(before))
 	for i := range before {
 		byID[before[i].FileID] = &before[i]
-	}
-	now := time.Now()
-	queries := map[string]*imagekittest.Query{}
-	selects := func(r *manifest.Rule, f *imagekittest.File) bool {
-		if !r.InScope(f.FileID, f.FilePath) {
-			return false
-		}
-		q := r.Files.SearchQuery
-		if q == "" {
-			return true
-		}
-		pq, ok := queries[q]
-		if !ok {
-			pq, err = imagekittest.ParseQuery(q, now)
-			require.NoError(t, err)
-			queries[q] = pq
-		}
-		return pq.Match(f)
 	}
 	for i, c := range calls {
 		require.NotEmpty(t, c.FileIDs, "call %d", i)
@@ -122,14 +101,7 @@ func requireSafeCalls(t *testing.T, manifests []string, before []imagekittest.Fi
 			f := byID[id]
 			require.NotNil(t, f, "call %d names file %s, which was never in the library", i, id)
 			for _, tag := range c.Tags {
-				forbidden := false
-				for ri := range rules {
-					if selects(&rules[ri], f) && rules[ri].Forbids(tag) {
-						forbidden = true
-						break
-					}
-				}
-				require.True(t, forbidden, "call %d removes tag %q from %s (%s), where no rule forbids it", i, tag, id, f.FilePath)
+				require.True(t, o.forbidden(f, tag), "call %d removes tag %q from %s (%s), where no rule forbids it", i, tag, id, f.FilePath)
 			}
 		}
 	}

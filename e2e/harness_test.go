@@ -18,7 +18,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tagprune/tagprune/api/imagekittest"
-	"github.com/tagprune/tagprune/manifest"
 	"github.com/tagprune/tagprune/reconcile"
 )
 
@@ -198,43 +197,6 @@ func tagsByID(files []imagekittest.File) map[string][]string {
 		m[f.FileID] = f.Tags
 	}
 	return m
-}
-
-// desiredState computes, independently of the planner, the tags every file
-// must end with: its tags minus those forbidden for it by a rule that
-// selects it (DESIGN.md section 2). AITags are never touched.
-func desiredState(t *testing.T, manifests []string, files []imagekittest.File) map[string][]string {
-	t.Helper()
-	rules, err := manifest.Load(manifests...)
-	require.NoError(t, err)
-	now := time.Now()
-	want := make(map[string][]string, len(files))
-	for i := range files {
-		f := &files[i]
-		var keep []string
-		for _, tag := range f.Tags {
-			forbidden := false
-			for _, r := range rules {
-				if !r.InScope(f.FileID, f.FilePath) || !r.Forbids(tag) {
-					continue
-				}
-				if q := r.Files.SearchQuery; q != "" {
-					pq, err := imagekittest.ParseQuery(q, now)
-					require.NoError(t, err)
-					if !pq.Match(f) {
-						continue
-					}
-				}
-				forbidden = true
-				break
-			}
-			if !forbidden {
-				keep = append(keep, tag)
-			}
-		}
-		want[f.FileID] = keep
-	}
-	return want
 }
 
 // requireState checks that every file's tags equal want (nil and empty are
