@@ -365,7 +365,8 @@ func deleteFile(t *testing.T, srv *imagekittest.Server, id string) {
 func TestApplySavedPlanWithDeletedFiles(t *testing.T) {
 	before := faultLibrary()
 	manifests := writeFaultManifest(t)
-	srv := emulator(t, before, imagekittest.WithLatency(100*time.Millisecond))
+	srv := emulator(t, before)
+	g := newGate(t, srv)
 	dir := t.TempDir()
 	report := filepath.Join(dir, "report.json")
 
@@ -377,16 +378,18 @@ func TestApplySavedPlanWithDeletedFiles(t *testing.T) {
 	for _, id := range early {
 		deleteFile(t, srv, id)
 	}
-	// While apply runs one call at a time: files of the last two calls.
+	// While apply runs one call at a time: files of the last two calls,
+	// deleted while the gate holds the first call.
 	n := len(plan.Batches)
 	late := []string{plan.Batches[n-1].FileIDs[0], plan.Batches[n-2].FileIDs[len(plan.Batches[n-2].FileIDs)-1]}
 
 	start := emulatorStats(t, srv)
-	run := startTagprune(t, cmd{args: []string{"apply", planFile, "--report", report, "--concurrency", "1"}, env: apiEnv(srv)})
-	waitForRemoveTags(t, srv, start.Requests.RemoveTags+1)
+	run := startTagprune(t, cmd{args: []string{"apply", planFile, "--report", report, "--concurrency", "1"}, env: urlEnv(g.URL)})
+	g.next(t)
 	for _, id := range late {
 		deleteFile(t, srv, id)
 	}
+	g.open()
 	res := run.wait(t)
 	require.Equal(t, 0, res.code, "stdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
 	seen := statsDelta(start, emulatorStats(t, srv))

@@ -14,7 +14,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/tagprune/tagprune/api/imagekittest"
 	"github.com/tagprune/tagprune/reconcile"
 )
 
@@ -25,7 +24,6 @@ type running struct {
 	stdout, stderr bytes.Buffer
 	done           chan struct{}
 	err            error
-	exited         time.Time
 }
 
 // startTagprune starts the built binary like tagprune does, without waiting
@@ -42,7 +40,6 @@ func startTagprune(t *testing.T, c cmd) *running {
 	require.NoError(t, r.x.Start())
 	go func() {
 		r.err = r.x.Wait()
-		r.exited = time.Now()
 		close(r.done)
 	}()
 	t.Cleanup(func() {
@@ -65,68 +62,61 @@ func (r *running) wait(t *testing.T) result {
 	return result{stdout: r.stdout.String(), stderr: r.stderr.String(), code: code}
 }
 
-// waitForRemoveTags polls the emulator until it has seen n removeTags
-// requests, and returns the count it saw.
-func waitForRemoveTags(t *testing.T, srv *imagekittest.Server, n int64) int64 {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if got := srv.Handler().Stats().Requests.RemoveTags; got >= n {
-			return got
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	t.Fatalf("the emulator did not see %d removeTags requests within 30s", n)
-	return 0
-}
-
 // SIGINT or SIGTERM in the middle of apply: no call starts after the
-// signal, calls in flight end within the grace period, the report lists the
-// changed and pending files, the exit code is 130, and a second run
-// converges.
+// signal, calls in flight end within the grace period or are abandoned
+// after it, the report lists the changed and pending files, the exit code
+// is 130, and a second run converges. A gate holds the calls in flight, so
+// the signal always comes while they are.
 func TestApplyInterrupted(t *testing.T) {
 	cases := []struct {
 		name        string
 		sig         os.Signal
-		latency     time.Duration
 		concurrency int
 		grace       time.Duration
-		// finished says whether the calls in flight at the signal end with
-		// an answer (within the grace period) or are abandoned.
+		// finished says whether the calls in flight at the signal are let
+		// through (and end within the grace period) or held until the run
+		// abandons them.
 		finished bool
 	}{
-		{name: "SIGINT lets the call in flight finish", sig: os.Interrupt, latency: 300 * time.Millisecond, concurrency: 1, grace: 10 * time.Second, finished: true},
-		{name: "SIGTERM lets the calls in flight finish", sig: syscall.SIGTERM, latency: 300 * time.Millisecond, concurrency: 3, grace: 10 * time.Second, finished: true},
-		{name: "SIGINT abandons calls slower than the grace period", sig: os.Interrupt, latency: 800 * time.Millisecond, concurrency: 2, grace: 100 * time.Millisecond},
+		{name: "SIGINT lets the call in flight finish", sig: os.Interrupt, concurrency: 1, grace: 30 * time.Second, finished: true},
+		{name: "SIGTERM lets the calls in flight finish", sig: syscall.SIGTERM, concurrency: 3, grace: 30 * time.Second, finished: true},
+		{name: "SIGINT abandons calls slower than the grace period", sig: os.Interrupt, concurrency: 2, grace: 100 * time.Millisecond},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			before := faultLibrary()
 			manifests := writeFaultManifest(t)
-			srv := emulator(t, before, imagekittest.WithLatency(tc.latency))
+			srv := emulator(t, before)
+			g := newGate(t, srv)
 			report := filepath.Join(t.TempDir(), "report.json")
 			args := []string{"apply", "-f", manifests[0], "--auto-approve", "--report", report,
 				"--concurrency", strconv.Itoa(tc.concurrency), "--grace", tc.grace.String()}
 
-			run := startTagprune(t, cmd{args: args, env: apiEnv(srv)})
-			atSignal := waitForRemoveTags(t, srv, 1)
-			signalled := time.Now()
-			require.NoError(t, run.x.Process.Signal(tc.sig))
+			run := startTagprune(t, cmd{args: args, env: urlEnv(g.URL)})
+			var inFlight []*heldCall
+			for range tc.concurrency {
+				inFlight = append(inFlight, g.next(t))
+			}
+			run.signal(t, tc.sig)
+			if tc.finished {
+				for _, h := range inFlight {
+					h.let()
+				}
+			}
 			res := run.wait(t)
-			took := run.exited.Sub(signalled)
 
 			require.Equal(t, exitInterrupted, res.code, "stdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
 			requireNoPanic(t, res.stderr)
 			require.Contains(t, res.stderr, "interrupted")
+			require.Equal(t, tc.concurrency, g.count(), "no call starts after the signal")
 			calls := removeTagsCalls(t, emulatorRequests(t, srv))
-			// At most the calls in flight at the signal arrive after it: with
-			// one call at a time and a signal sent as one arrives, none.
-			bound := int(atSignal) + tc.concurrency - 1
-			require.LessOrEqual(t, len(calls), bound, "no new call starts after the signal")
 			if tc.finished {
-				require.Less(t, took, tc.latency+5*time.Second, "calls in flight end and the run stops")
+				require.Len(t, calls, tc.concurrency, "the calls in flight reached the API")
 			} else {
-				require.Less(t, took, tc.latency, "calls in flight are abandoned after the grace period")
+				for _, h := range inFlight {
+					requireGaveUp(t, h)
+				}
+				require.Empty(t, calls, "abandoned calls never reached the API")
 			}
 
 			rep := readReport(t, report)
@@ -140,15 +130,15 @@ func TestApplyInterrupted(t *testing.T) {
 				case reconcile.StatusChanged:
 					require.NotEqual(t, was[f.FileID], now[f.FileID], "changed file %s", f.FileID)
 				case reconcile.StatusPending:
-					if tc.finished {
-						require.Equal(t, was[f.FileID], now[f.FileID], "pending file %s is untouched", f.FileID)
-					}
+					require.Equal(t, was[f.FileID], now[f.FileID], "pending file %s is untouched", f.FileID)
 				default:
 					t.Fatalf("file %s is %s after an interrupt without faults", f.FileID, f.Status)
 				}
 			}
 			if tc.finished {
 				require.Positive(t, rep.Summary.FilesChanged, "the calls in flight finished")
+			} else {
+				require.Zero(t, rep.Summary.FilesChanged, "no abandoned call is reported changed")
 			}
 			requireSafeCalls(t, manifests, before, calls)
 
@@ -167,26 +157,30 @@ func TestApplyInterrupted(t *testing.T) {
 func TestApplyInterruptedDuringNotFound(t *testing.T) {
 	before := faultLibrary()
 	manifests := writeFaultManifest(t)
-	srv := emulator(t, before, imagekittest.WithLatency(300*time.Millisecond))
+	srv := emulator(t, before)
+	g := newGate(t, srv)
 	dir := t.TempDir()
 	report := filepath.Join(dir, "report.json")
 	planFile, plan := savePlan(t, srv, manifests[0])
 	require.GreaterOrEqual(t, len(plan.Batches), 3)
 	gone := plan.Batches[1].FileIDs[0]
 
-	run := startTagprune(t, cmd{args: []string{"apply", planFile, "--report", report, "--concurrency", "1"}, env: apiEnv(srv)})
+	run := startTagprune(t, cmd{args: []string{"apply", planFile, "--report", report, "--concurrency", "1"}, env: urlEnv(g.URL)})
 	// The file of the second call is deleted while the first is in flight,
-	// and the signal comes as the second call arrives: its 404 comes after.
-	waitForRemoveTags(t, srv, 1)
+	// and the signal comes while the second is: its 404 comes after.
+	first := g.next(t)
 	deleteFile(t, srv, gone)
-	atSignal := waitForRemoveTags(t, srv, 2)
-	require.NoError(t, run.x.Process.Signal(os.Interrupt))
+	first.let()
+	second := g.next(t)
+	run.signal(t, os.Interrupt)
+	second.let()
 	res := run.wait(t)
 	require.Equal(t, exitInterrupted, res.code, "stdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
 
+	require.Equal(t, 2, g.count(), "no call is sent after the signal, not even the rest of a 404")
 	calls := removeTagsCalls(t, emulatorRequests(t, srv))
-	require.Equal(t, int(atSignal), len(calls), "no call is sent after the signal, not even the rest of a 404")
-	require.Equal(t, 404, calls[len(calls)-1].Status)
+	require.Len(t, calls, 2)
+	require.Equal(t, 404, calls[1].Status)
 	rep := readReport(t, report)
 	require.True(t, rep.Interrupted)
 	for _, f := range rep.Files {
