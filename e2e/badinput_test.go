@@ -64,10 +64,12 @@ func requireNoRequests(t *testing.T, srv *imagekittest.Server) {
 // points at the file (and its line and column where there is one), without
 // a panic and without a single API request.
 func TestBadManifestsAreRefusedBeforeAnyRequest(t *testing.T) {
+	t.Parallel()
 	pos := regexp.MustCompile(`:\d+:\d+: `)
 	for _, m := range invalidManifests(t) {
 		for _, command := range []string{"validate", "plan"} {
 			t.Run(command+"/"+filepath.Base(m), func(t *testing.T) {
+				t.Parallel()
 				srv := emulator(t, exampleLibrary(t))
 				r := tagprune(t, cmd{args: []string{command, "-f", m}, env: apiEnv(srv)})
 				require.Equal(t, 1, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
@@ -102,8 +104,10 @@ var badPlans = []struct {
 // that says what is wrong, before it sends any request; the intact plan it
 // was derived from applies cleanly against the same library.
 func TestApplyRefusesBadPlanFiles(t *testing.T) {
+	t.Parallel()
 	for _, bp := range badPlans {
 		t.Run(strings.TrimSuffix(bp.file, ".json"), func(t *testing.T) {
+			t.Parallel()
 			srv := emulator(t, exampleLibrary(t))
 			report := filepath.Join(t.TempDir(), "report.json")
 			plan := filepath.Join(planFixtures, bp.file)
@@ -117,6 +121,7 @@ func TestApplyRefusesBadPlanFiles(t *testing.T) {
 		})
 	}
 	t.Run("intact plan applies", func(t *testing.T) {
+		t.Parallel()
 		files := exampleLibrary(t)
 		srv := emulator(t, files)
 		report := filepath.Join(t.TempDir(), "report.json")
@@ -132,8 +137,10 @@ func TestApplyRefusesBadPlanFiles(t *testing.T) {
 // The fixtures under testdata/plans are what their names say: each is read
 // by reconcile.ReadPlan with the error its refusal relies on.
 func TestBadPlanFixturesAreDamagedAsNamed(t *testing.T) {
+	t.Parallel()
 	for _, bp := range badPlans {
 		t.Run(strings.TrimSuffix(bp.file, ".json"), func(t *testing.T) {
+			t.Parallel()
 			_, err := reconcile.ReadPlan(filepath.Join(planFixtures, bp.file))
 			require.ErrorContains(t, err, bp.why)
 		})

@@ -31,9 +31,11 @@ var (
 var shellKeys = map[string]bool{"run": true, "script": true, "before_script": true, "after_script": true}
 
 func TestCIExamplesUseRealCommandsAndFlags(t *testing.T) {
+	t.Parallel()
 	app := cli.NewApp(cli.Streams{Out: io.Discard, Err: io.Discard}, "test")
 	for _, path := range []string{githubExample, gitlabExample} {
 		t.Run(filepath.Base(path), func(t *testing.T) {
+			t.Parallel()
 			doc := readYAML(t, path)
 			var calls [][]string
 			for _, script := range shellScripts(doc) {
@@ -62,6 +64,7 @@ func TestCIExamplesUseRealCommandsAndFlags(t *testing.T) {
 // fail on the mistakes it is there to catch, and accepts the shell forms
 // the examples use.
 func TestCIExampleCheckerCatchesMistakes(t *testing.T) {
+	t.Parallel()
 	app := cli.NewApp(cli.Streams{Out: io.Discard, Err: io.Discard}, "test")
 	tests := []struct {
 		name    string
@@ -90,6 +93,7 @@ func TestCIExampleCheckerCatchesMistakes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			calls := tagpruneCalls(tt.script)
 			require.Len(t, calls, tt.calls, "calls found: %q", calls)
 			var errs []string
@@ -112,7 +116,9 @@ func TestCIExampleCheckerCatchesMistakes(t *testing.T) {
 // promise: review on a change request, apply on the default branch, drift on
 // a schedule, with the plan kept as an artifact.
 func TestCIExamplesShape(t *testing.T) {
+	t.Parallel()
 	t.Run("github", func(t *testing.T) {
+		t.Parallel()
 		var wf struct {
 			On   map[string]any `yaml:"on"`
 			Jobs map[string]struct {
@@ -149,6 +155,7 @@ func TestCIExamplesShape(t *testing.T) {
 	})
 
 	t.Run("gitlab", func(t *testing.T) {
+		t.Parallel()
 		var top map[string]yaml.Node
 		decodeYAML(t, gitlabExample, &top)
 		type job struct {

@@ -27,6 +27,7 @@ var removedWord = regexp.MustCompile(`(?i)\bremoved\b`)
 // library and manifest, and checks the end state against an independent
 // oracle, the report against what the emulator recorded, and the exit codes.
 func TestCoreJobConverges(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		files     []imagekittest.File
@@ -40,6 +41,7 @@ func TestCoreJobConverges(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			srv := emulator(t, tt.files)
 			want := desiredState(t, manifestFiles(t, tt.manifests), tt.files)
 			require.NotEqual(t, tagsByID(tt.files), want, "the fixture must give apply something to do")
@@ -81,6 +83,7 @@ func TestCoreJobConverges(t *testing.T) {
 // exit 3, are "failed" in the report and keep their tags, while the others
 // converge.
 func TestApplyFailedFilesExit3(t *testing.T) {
+	t.Parallel()
 	files := exampleLibrary(t)
 	want := desiredState(t, []string{exampleManifest}, files)
 	var stuck string
@@ -115,6 +118,7 @@ func TestApplyFailedFilesExit3(t *testing.T) {
 // TestInvalidInputSendsNoRequest checks that a bad manifest or flag is
 // refused with exit 1 before anything is sent.
 func TestInvalidInputSendsNoRequest(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		args    []string
@@ -131,6 +135,7 @@ func TestInvalidInputSendsNoRequest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			files := exampleLibrary(t)
 			srv := emulator(t, files)
 			dir := t.TempDir()
@@ -147,6 +152,7 @@ func TestInvalidInputSendsNoRequest(t *testing.T) {
 // TestApplyRefusals checks that apply -f refuses, with exit 1 and nothing
 // changed, without a terminal and over --max-changes.
 func TestApplyRefusals(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		args    []string
@@ -160,6 +166,7 @@ func TestApplyRefusals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			files := exampleLibrary(t)
 			srv := emulator(t, files)
 			report := filepath.Join(t.TempDir(), "report.json")
@@ -179,6 +186,7 @@ func TestApplyRefusals(t *testing.T) {
 	}
 
 	t.Run("max-changes equal to the plan applies", func(t *testing.T) {
+		t.Parallel()
 		files := exampleLibrary(t)
 		srv := emulator(t, files)
 		report := filepath.Join(t.TempDir(), "report.json")
@@ -191,8 +199,10 @@ func TestApplyRefusals(t *testing.T) {
 // TestApplyBatchSizeBoundsEveryCall checks that --batch-size bounds the
 // fileIds of every removeTags request the emulator received.
 func TestApplyBatchSizeBoundsEveryCall(t *testing.T) {
+	t.Parallel()
 	for _, size := range []int{1, 7, 50} {
 		t.Run("batch size "+strconv.Itoa(size), func(t *testing.T) {
+			t.Parallel()
 			files := imagekittest.GenerateLibrary(1500, 3)
 			srv := emulator(t, files)
 			report := filepath.Join(t.TempDir(), "report.json")
@@ -221,6 +231,7 @@ func TestApplyBatchSizeBoundsEveryCall(t *testing.T) {
 // shows the diff, apply writes FILE back atomically, and a second plan
 // finds nothing to do.
 func TestLibraryFileMode(t *testing.T) {
+	t.Parallel()
 	files := exampleLibrary(t)
 	dir := t.TempDir()
 	lib := filepath.Join(dir, "library.json")
@@ -267,8 +278,10 @@ func TestLibraryFileMode(t *testing.T) {
 // TestPlanOnlyReads checks that plan, in every format, sends nothing but GET
 // requests and never says "removed".
 func TestPlanOnlyReads(t *testing.T) {
+	t.Parallel()
 	for _, format := range []string{"text", "markdown", "json"} {
 		t.Run(format, func(t *testing.T) {
+			t.Parallel()
 			files := exampleLibrary(t)
 			srv := emulator(t, files)
 			dir := t.TempDir()
@@ -299,7 +312,9 @@ func TestPlanOnlyReads(t *testing.T) {
 // TestAPIErrors checks the messages of the two most common set-up mistakes:
 // a wrong key and an API URL nothing answers on.
 func TestAPIErrors(t *testing.T) {
+	t.Parallel()
 	t.Run("wrong key names IMAGEKIT_PRIVATE_KEY", func(t *testing.T) {
+		t.Parallel()
 		files := exampleLibrary(t)
 		srv := emulator(t, files)
 		report := filepath.Join(t.TempDir(), "report.json")
@@ -318,6 +333,7 @@ func TestAPIErrors(t *testing.T) {
 	})
 
 	t.Run("missing key names IMAGEKIT_PRIVATE_KEY", func(t *testing.T) {
+		t.Parallel()
 		srv := emulator(t, exampleLibrary(t))
 		r := tagprune(t, cmd{args: []string{"plan", "-f", exampleManifest}, env: []string{"IMAGEKIT_API_URL=" + srv.URL}})
 		require.Equal(t, exitError, r.code)
@@ -326,6 +342,7 @@ func TestAPIErrors(t *testing.T) {
 	})
 
 	t.Run("unreachable API names the URL", func(t *testing.T) {
+		t.Parallel()
 		url := closedURL(t)
 		r := tagprune(t, cmd{args: []string{"plan", "-f", exampleManifest, "--api-url", url}, env: []string{"IMAGEKIT_PRIVATE_KEY=" + testKey}})
 		require.Equal(t, exitError, r.code, r.stdout+r.stderr)

@@ -209,6 +209,7 @@ func requireConverged(t *testing.T, manifests []string, before, after []imagekit
 // with what the API recorded, and leaves the library converged (at the
 // latest after a second run).
 func TestApplyUnderFaults(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name    string
 		opts    []imagekittest.Option
@@ -227,6 +228,7 @@ func TestApplyUnderFaults(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			before := faultLibrary()
 			manifests := writeFaultManifest(t)
 			srv := emulator(t, before, tc.opts...)
@@ -270,6 +272,7 @@ func TestApplyUnderFaults(t *testing.T) {
 // storm of 429s. Both exit 0, neither breaks the safety invariant, their
 // reports add up to what the API counted, and the library converges.
 func TestApplyRateLimitStorm(t *testing.T) {
+	t.Parallel()
 	before := faultLibrary()
 	manifests := writeFaultManifest(t)
 	srv := emulator(t, before, imagekittest.WithRateLimit(5))
@@ -302,6 +305,7 @@ func TestApplyRateLimitStorm(t *testing.T) {
 // 3 with that file failed, carrying the API's message, and every other file
 // changed.
 func TestApplyPersistentFileFailure(t *testing.T) {
+	t.Parallel()
 	before := faultLibrary()
 	manifests := writeFaultManifest(t)
 	want := desiredState(t, manifests, before)
@@ -363,6 +367,7 @@ func deleteFile(t *testing.T, srv *imagekittest.Server, id string) {
 // they vanish mid-run), changes every other file, exits 0, and says so in a
 // report that agrees with the emulator.
 func TestApplySavedPlanWithDeletedFiles(t *testing.T) {
+	t.Parallel()
 	before := faultLibrary()
 	manifests := writeFaultManifest(t)
 	srv := emulator(t, before)

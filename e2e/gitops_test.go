@@ -27,6 +27,7 @@ import (
 // TestSavedPlanConverges checks that plan --out then apply PLANFILE ends in
 // the desired state, with a report that matches the emulator's record.
 func TestSavedPlanConverges(t *testing.T) {
+	t.Parallel()
 	files := exampleLibrary(t)
 	srv := emulator(t, files)
 	planFile, plan := savePlan(t, srv, exampleManifest)
@@ -56,7 +57,9 @@ func TestSavedPlanConverges(t *testing.T) {
 // does: refuse a stale plan (exit 4, nothing changed), report deleted files
 // as missing, and leave alone files that entered the manifest's scope.
 func TestSavedPlanAfterLibraryChanges(t *testing.T) {
+	t.Parallel()
 	t.Run("forbidden tag added to a planned file is stale", func(t *testing.T) {
+		t.Parallel()
 		files := exampleLibrary(t)
 		srv := emulator(t, files)
 		planFile, plan := savePlan(t, srv, exampleManifest)
@@ -73,6 +76,7 @@ func TestSavedPlanAfterLibraryChanges(t *testing.T) {
 	})
 
 	t.Run("deleted planned file is missing", func(t *testing.T) {
+		t.Parallel()
 		files := exampleLibrary(t)
 		srv := emulator(t, files)
 		planFile, plan := savePlan(t, srv, exampleManifest)
@@ -97,6 +101,7 @@ func TestSavedPlanAfterLibraryChanges(t *testing.T) {
 	})
 
 	t.Run("file that entered the scope after the plan is not touched", func(t *testing.T) {
+		t.Parallel()
 		files := exampleLibrary(t)
 		srv := emulator(t, files)
 		planFile, plan := savePlan(t, srv, exampleManifest)
@@ -128,6 +133,7 @@ func TestSavedPlanAfterLibraryChanges(t *testing.T) {
 // that was edited by hand, cut short or written by a future version, with
 // exit 1, a message that says what is wrong, and no request at all.
 func TestTamperedPlanRefused(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		edit    func(t *testing.T, plan map[string]any, raw []byte) []byte
@@ -175,6 +181,7 @@ func TestTamperedPlanRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			files := exampleLibrary(t)
 			planSrv := emulator(t, files)
 			planFile, _ := savePlan(t, planSrv, exampleManifest)
@@ -199,8 +206,10 @@ func TestTamperedPlanRefused(t *testing.T) {
 // TestPlanDetailedExitcode checks exit 2 while there is drift and 0 once
 // applied, whatever the output format.
 func TestPlanDetailedExitcode(t *testing.T) {
+	t.Parallel()
 	for _, format := range []string{"text", "json", "markdown"} {
 		t.Run(format, func(t *testing.T) {
+			t.Parallel()
 			srv := emulator(t, exampleLibrary(t))
 			args := []string{"plan", "-f", exampleManifest, "--detailed-exitcode", "--format", format}
 			r := tagprune(t, cmd{args: args, env: apiEnv(srv)})
@@ -221,6 +230,7 @@ func TestPlanDetailedExitcode(t *testing.T) {
 // TestPlanFormatJSON checks that --format json prints the plan document,
 // the same one plan --out saves, and that apply accepts it.
 func TestPlanFormatJSON(t *testing.T) {
+	t.Parallel()
 	files := exampleLibrary(t)
 	srv := emulator(t, files)
 	r := tagprune(t, cmd{args: []string{"plan", "-f", exampleManifest, "--format", "json"}, env: apiEnv(srv)})
@@ -254,7 +264,9 @@ func TestPlanFormatJSON(t *testing.T) {
 // TestPlanFormatMarkdown checks the pull-request summary, and that a large
 // plan still fits in one comment.
 func TestPlanFormatMarkdown(t *testing.T) {
+	t.Parallel()
 	t.Run("example library", func(t *testing.T) {
+		t.Parallel()
 		srv := emulator(t, exampleLibrary(t))
 		r := tagprune(t, cmd{args: []string{"plan", "-f", exampleManifest, "--format", "markdown"}, env: apiEnv(srv)})
 		require.Equal(t, 0, r.code, r.stderr)
@@ -271,6 +283,7 @@ func TestPlanFormatMarkdown(t *testing.T) {
 	})
 
 	t.Run("large plan fits a comment", func(t *testing.T) {
+		t.Parallel()
 		files := imagekittest.GenerateLibrary(20000, 11)
 		srv := emulator(t, files)
 		r := tagprune(t, cmd{args: []string{"plan", "-f", generatedManifest, "--format", "markdown"}, env: apiEnv(srv)})
@@ -281,6 +294,7 @@ func TestPlanFormatMarkdown(t *testing.T) {
 	})
 
 	t.Run("no changes", func(t *testing.T) {
+		t.Parallel()
 		srv := emulator(t, nil)
 		r := tagprune(t, cmd{args: []string{"plan", "-f", exampleManifest, "--format", "markdown"}, env: apiEnv(srv)})
 		require.Equal(t, 0, r.code, r.stderr)
@@ -291,6 +305,7 @@ func TestPlanFormatMarkdown(t *testing.T) {
 // TestGitHubStepSummary checks that plan and apply append their markdown to
 // the file GITHUB_STEP_SUMMARY names, after what earlier steps wrote.
 func TestGitHubStepSummary(t *testing.T) {
+	t.Parallel()
 	files := exampleLibrary(t)
 	srv := emulator(t, files)
 	summary := filepath.Join(t.TempDir(), "step_summary.md")
@@ -319,6 +334,7 @@ func TestGitHubStepSummary(t *testing.T) {
 // TestSeveralReports checks that one run writes every --report it is given,
 // each in the format its extension names.
 func TestSeveralReports(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		command string
 		args    []string
@@ -328,6 +344,7 @@ func TestSeveralReports(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.command, func(t *testing.T) {
+			t.Parallel()
 			srv := emulator(t, exampleLibrary(t))
 			dir := t.TempDir()
 			jsonPath, mdPath, xmlPath := filepath.Join(dir, "x.json"), filepath.Join(dir, "x.md"), filepath.Join(dir, "x.xml")
@@ -373,6 +390,7 @@ var githubAnnotationLine = regexp.MustCompile(`^::error file=([^,:]+)(?:,line=(\
 // workflow commands on stdout, each naming the file and, where the text
 // format has a position, the same line and column.
 func TestValidateGitHubFormat(t *testing.T) {
+	t.Parallel()
 	fixtures, err := filepath.Glob(filepath.Join(invalidDir, "*.yaml"))
 	require.NoError(t, err)
 	require.NotEmpty(t, fixtures)
@@ -415,6 +433,7 @@ func TestValidateGitHubFormat(t *testing.T) {
 // Schema that accepts the example and valid manifests and rejects a
 // misspelled key.
 func TestSchemaValidatesManifests(t *testing.T) {
+	t.Parallel()
 	r := tagprune(t, cmd{args: []string{"schema"}})
 	require.Equal(t, 0, r.code, r.stderr)
 	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(r.stdout))
@@ -430,11 +449,13 @@ func TestSchemaValidatesManifests(t *testing.T) {
 		filepath.Join(splitManifests, "products.yaml"), filepath.Join(splitManifests, "marketing.yml"))
 	for _, path := range valid {
 		t.Run("accepts "+filepath.Base(path), func(t *testing.T) {
+			t.Parallel()
 			assert.NoError(t, schema.Validate(yamlAsJSON(t, path)))
 		})
 	}
 	for _, name := range []string{"misspelled-key.yaml", "wrong-version.yaml", "empty-forbidden-tags.yaml"} {
 		t.Run("rejects "+name, func(t *testing.T) {
+			t.Parallel()
 			assert.Error(t, schema.Validate(yamlAsJSON(t, filepath.Join(invalidDir, name))))
 		})
 	}

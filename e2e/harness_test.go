@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -61,7 +64,19 @@ func mustAbs(p string) string {
 	return abs
 }
 
+// parallelWaiting is how many tests run at once unless -parallel says
+// otherwise: the tests spend their time waiting on the binary, on latency
+// and on retry backoff, not on the CPU, so more of them than there are CPUs
+// keep the machine busy.
+const parallelWaiting = 8
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		_ = flag.Set("test.parallel", strconv.Itoa(max(parallelWaiting, runtime.GOMAXPROCS(0))))
+	}
 	dir, err := os.MkdirTemp("", "tagprune-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

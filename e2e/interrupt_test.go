@@ -68,6 +68,7 @@ func (r *running) wait(t *testing.T) result {
 // is 130, and a second run converges. A gate holds the calls in flight, so
 // the signal always comes while they are.
 func TestApplyInterrupted(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name        string
 		sig         os.Signal
@@ -84,6 +85,7 @@ func TestApplyInterrupted(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			before := faultLibrary()
 			manifests := writeFaultManifest(t)
 			srv := emulator(t, before)
@@ -155,6 +157,7 @@ func TestApplyInterrupted(t *testing.T) {
 // missing file: that would be a new call. Its other files stay pending, the
 // missing one is reported missing, and a second run converges.
 func TestApplyInterruptedDuringNotFound(t *testing.T) {
+	t.Parallel()
 	before := faultLibrary()
 	manifests := writeFaultManifest(t)
 	srv := emulator(t, before)

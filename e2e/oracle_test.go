@@ -160,6 +160,7 @@ func desiredState(t *testing.T, paths []string, files []imagekittest.File) map[s
 // The oracle itself reads the semantics right: each case is one sentence of
 // DESIGN.md section 2.
 func TestOracle(t *testing.T) {
+	t.Parallel()
 	old := time.Date(2021, 5, 1, 0, 0, 0, 0, time.UTC)
 	file := func(id, p string, created time.Time) *imagekittest.File {
 		return &imagekittest.File{FileID: id, FilePath: p, CreatedAt: created}
@@ -194,6 +195,7 @@ func TestOracle(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			assert.Equal(t, tt.want, oracle{*rule(tt.rule)}.forbidden(tt.file, tt.tag))
 		})
 	}

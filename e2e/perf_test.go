@@ -76,6 +76,7 @@ func writeManifest(t testing.TB, dir, yaml string) string {
 // narrowly: candidates only for exact tags, one listing per scope, fileIds
 // by `id IN` in URLs under 8 KB, pages of 1000, and no file read twice.
 func TestPlanReads(t *testing.T) {
+	t.Parallel()
 	files := perf200k()
 	var listed []string // ids of 1,500 files that carry forbidden tags, quoted
 	for _, f := range files {

@@ -61,6 +61,7 @@ func readmeShellLines(t *testing.T, readme string) []readmeLine {
 }
 
 func TestReadmeStartsWithWhatWorksOnAFreshMachine(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile(readmeFile)
 	require.NoError(t, err)
 	var head []string
@@ -83,6 +84,7 @@ func TestReadmeStartsWithWhatWorksOnAFreshMachine(t *testing.T) {
 // Paths under /tmp/ are moved into a temporary directory. A command exits 0
 // unless a trailing "# exit N" comment says otherwise.
 func TestReadmeCommandsRun(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile(readmeFile)
 	require.NoError(t, err)
 	lines := readmeShellLines(t, string(b))
@@ -151,6 +153,7 @@ func shellQuote(s string) string {
 }
 
 func TestReadmeScript(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, line, want string
 		ok               bool
@@ -165,6 +168,7 @@ func TestReadmeScript(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			got, ok := readmeScript(tt.line, "/b/tp", "/s")
 			assert.Equal(t, tt.ok, ok)
 			assert.Equal(t, tt.want, got)

@@ -80,6 +80,7 @@ func closedPort(t *testing.T) string {
 // environment or a file, and whether the API accepts it, refuses it, cannot
 // be reached, or echoes the Authorization header back.
 func TestPrivateKeyNeverLeaks(t *testing.T) {
+	t.Parallel()
 	manifest := exampleManifest
 	savedPlan := filepath.Join(planFixtures, "valid.json")
 	servers := []struct {
@@ -212,6 +213,7 @@ func proxyRecorder(t *testing.T) (string, *atomic.Int64) {
 // before any request: the key would cross the network unencrypted. An HTTP
 // proxy on loopback stands in for the network and counts what reaches it.
 func TestPlainHTTPToRemoteHostIsRefused(t *testing.T) {
+	t.Parallel()
 	proxy, sent := proxyRecorder(t)
 	env := []string{"HTTP_PROXY=" + proxy, "HTTPS_PROXY=" + proxy, "http_proxy=" + proxy, "https_proxy=" + proxy, "NO_PROXY=", "no_proxy=",
 		"IMAGEKIT_PRIVATE_KEY=" + canaryKey}
@@ -222,6 +224,7 @@ func TestPlainHTTPToRemoteHostIsRefused(t *testing.T) {
 			{"export", "--out", filepath.Join(t.TempDir(), "lib.json")},
 		} {
 			t.Run(args[0]+" "+url, func(t *testing.T) {
+				t.Parallel()
 				r := tagprune(t, cmd{args: append(args, "--api-url", url), env: env})
 				require.Equal(t, exitError, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 				require.Contains(t, r.stderr, "plain http")

@@ -11,6 +11,7 @@ import (
 // The example manifest applied to the example library over loopback ends in
 // the desired state, and a second plan finds nothing to do.
 func TestApplyExampleConverges(t *testing.T) {
+	t.Parallel()
 	files := exampleLibrary(t)
 	srv := emulator(t, files)
 	dir := t.TempDir()

@@ -16,6 +16,7 @@ import (
 // Outside a terminal (stdout and stderr are pipes here), the output holds
 // no escape sequence and no progress bar, whatever NO_COLOR says.
 func TestPipesGetNoColourAndNoProgress(t *testing.T) {
+	t.Parallel()
 	lib := filepath.Join(t.TempDir(), "library.json")
 	copyFile(t, exampleLibraryDoc, lib)
 	r := tagprune(t, cmd{args: []string{"apply", "-f", exampleManifest, "--library", lib,
@@ -29,12 +30,14 @@ func TestPipesGetNoColourAndNoProgress(t *testing.T) {
 }
 
 func TestEveryHelpHasExamples(t *testing.T) {
+	t.Parallel()
 	for _, c := range [][]string{nil, {"validate"}, {"plan"}, {"apply"}, {"export"}, {"schema"}, {"emulator"}} {
 		name := "tagprune"
 		if c != nil {
 			name = c[0]
 		}
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			r := tagprune(t, cmd{args: append(c, "--help")})
 			require.Equal(t, exitOK, r.code, r.stderr)
 			assert.Contains(t, r.stdout, "Examples:")
@@ -46,6 +49,7 @@ func TestEveryHelpHasExamples(t *testing.T) {
 // The global logging flags work before and after the command name, and the
 // debug log names every API call but never the key.
 func TestDebugLogBeforeOrAfterTheCommand(t *testing.T) {
+	t.Parallel()
 	manifest := exampleManifest
 	tests := []struct {
 		name string
@@ -61,6 +65,7 @@ func TestDebugLogBeforeOrAfterTheCommand(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			srv := emulator(t, exampleLibrary(t))
 			r := tagprune(t, cmd{args: tt.args, env: apiEnv(srv)})
 			require.Equal(t, exitOK, r.code, r.stderr)
@@ -73,6 +78,7 @@ func TestDebugLogBeforeOrAfterTheCommand(t *testing.T) {
 	}
 
 	t.Run("DefaultLevelIsQuiet", func(t *testing.T) {
+		t.Parallel()
 		srv := emulator(t, exampleLibrary(t))
 		r := tagprune(t, cmd{args: []string{"plan", "-f", manifest}, env: apiEnv(srv)})
 		require.Equal(t, exitOK, r.code, r.stderr)
@@ -83,6 +89,7 @@ func TestDebugLogBeforeOrAfterTheCommand(t *testing.T) {
 // A snapshot exported from the API plans exactly like the API itself, and
 // --path exports one folder tree only.
 func TestExportThenPlanOffline(t *testing.T) {
+	t.Parallel()
 	files := exampleLibrary(t)
 	srv := emulator(t, files)
 	dir := t.TempDir()
@@ -125,6 +132,7 @@ func TestExportThenPlanOffline(t *testing.T) {
 // Mistakes a new user makes get one line that says what to do, not a page
 // of help.
 func TestUsageMistakesSayWhatToDo(t *testing.T) {
+	t.Parallel()
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	require.NoError(t, os.WriteFile(bad, []byte("version: 1\nrules:\n  - name: a\n    files:\n      paths: [/x/]\n    forbidenTags: [x]\n"), 0o644))
 	tests := []struct {
@@ -142,6 +150,7 @@ func TestUsageMistakesSayWhatToDo(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			r := tagprune(t, cmd{args: tt.args})
 			require.Equal(t, exitError, r.code)
 			assert.Contains(t, r.stderr, tt.want)
@@ -152,6 +161,7 @@ func TestUsageMistakesSayWhatToDo(t *testing.T) {
 }
 
 func TestVersionNamesCommitAndGo(t *testing.T) {
+	t.Parallel()
 	r := tagprune(t, cmd{args: []string{"--version"}})
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "tagprune version ")
