@@ -179,7 +179,7 @@ func TestPlanReads(t *testing.T) {
 // rate limit is 10 s. It reports the apply time against that bound, the
 // calls, the 429s and the failed files.
 //
-//	go test -run '^$' -bench ApplyAtRateLimit -benchtime 1x .
+//	go test -run '^$' -bench ApplyAtRateLimit -benchtime 1x ./e2e/
 func BenchmarkApplyAtRateLimit(b *testing.B) {
 	const rateLimit = 20
 	files := perfLibrary(50_000, 4) // 10,000 files to change under /products/
