@@ -327,6 +327,7 @@ func TestAPIErrors(t *testing.T) {
 			assert.Contains(t, r.stderr, "IMAGEKIT_PRIVATE_KEY", args[0])
 			assert.Contains(t, r.stderr, "401", args[0])
 			assert.NotContains(t, r.stdout+r.stderr, "not-the-key", "the key must never be printed")
+			requireEachFactOnce(t, r.stderr, srv.URL, "HTTP 401")
 		}
 		assert.Zero(t, emulatorStats(t, srv).Requests.RemoveTags)
 		requireState(t, files, srv.Handler().Files(), tagsByID(files))
@@ -348,7 +349,27 @@ func TestAPIErrors(t *testing.T) {
 		require.Equal(t, exitError, r.code, r.stdout+r.stderr)
 		assert.Contains(t, r.stderr, url)
 		assert.Empty(t, r.stdout)
+		requireEachFactOnce(t, r.stderr, url)
 	})
+}
+
+// requireEachFactOnce checks that the error tagprune printed (its "Error:"
+// line and the hint after it; logs aside) says each of facts exactly once,
+// and ends with one hint.
+func requireEachFactOnce(t *testing.T, stderr string, facts ...string) {
+	t.Helper()
+	var said []string
+	for _, line := range strings.Split(stderr, "\n") {
+		if strings.HasPrefix(line, "Error: ") || strings.HasPrefix(line, "  Hint: ") {
+			said = append(said, line)
+		}
+	}
+	text := strings.Join(said, "\n")
+	require.Len(t, said, 2, "an Error line and a Hint line in:\n%s", stderr)
+	assert.True(t, strings.HasPrefix(said[1], "  Hint: "), text)
+	for _, f := range facts {
+		assert.Equal(t, 1, strings.Count(text, f), "%q once in:\n%s", f, text)
+	}
 }
 
 // requireReportMatchesEmulator checks a report against what the emulator
