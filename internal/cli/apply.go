@@ -177,7 +177,7 @@ func (a *applier) applySaved(plan *reconcile.Plan) error {
 	var stale *reconcile.StaleError
 	if errors.As(err, &stale) {
 		_ = a.finish(rep, nil)
-		return &exitErr{code: exitStale, err: fmt.Errorf("refused a stale plan: %w", stale)}
+		return fmt.Errorf("refused a stale plan: %w", stale)
 	}
 	return a.finish(rep, err)
 }
@@ -228,11 +228,11 @@ func (a *applier) finish(rep *reconcile.Report, runErr error) error {
 	}
 	switch {
 	case rep.Interrupted || errors.Is(runErr, context.Canceled):
-		return &exitErr{code: exitInterrupted, err: errors.New("interrupted: no new call was started; the report lists changed and pending files; run apply again to finish")}
+		return interruptedError{}
 	case runErr != nil:
 		return runErr
 	case rep.Summary.FilesFailed > 0:
-		return &exitErr{code: exitIncomplete, err: fmt.Errorf("%s could not be changed; see the report", english.Plural(rep.Summary.FilesFailed, "file", "files"))}
+		return &incompleteError{failed: rep.Summary.FilesFailed}
 	}
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"net/http"
 
 	"github.com/tagprune/tagprune/api"
+	"github.com/tagprune/tagprune/internal/english"
+	"github.com/tagprune/tagprune/reconcile"
 )
 
 // Exit codes, as DESIGN.md section 3 promises them.
@@ -23,32 +25,42 @@ const (
 // errSilent marks an error that has already been shown to the user.
 var errSilent = errors.New("already reported")
 
-// exitErr carries an exit code other than 1 through urfave/cli.
-type exitErr struct {
-	code int
-	err  error // nil when there is nothing more to print
+// errChanges is what plan --detailed-exitcode returns when the plan has
+// changes: not a failure, and nothing to print, but exit code 2.
+var errChanges = errors.New("the plan has changes")
+
+// incompleteError is an apply that finished with files it could not change.
+type incompleteError struct{ failed int }
+
+func (e *incompleteError) Error() string {
+	return english.Plural(e.failed, "file", "files") + " could not be changed; see the report"
 }
 
-func (e *exitErr) Error() string {
-	if e.err == nil {
-		return fmt.Sprintf("exit status %d", e.code)
-	}
-	return e.err.Error()
+// interruptedError is a run stopped by SIGINT or SIGTERM; it matches
+// context.Canceled.
+type interruptedError struct{}
+
+func (interruptedError) Error() string {
+	return "interrupted: no new call was started; the report lists changed and pending files; run apply again to finish"
 }
 
-func (e *exitErr) Unwrap() error { return e.err }
+func (interruptedError) Unwrap() error { return context.Canceled }
 
 // exitCode maps an error to the exit code of DESIGN.md section 3. It is the
 // only place that decides an exit code.
 func exitCode(err error) int {
-	if err == nil {
+	var incomplete *incompleteError
+	var stale *reconcile.StaleError
+	switch {
+	case err == nil:
 		return exitOK
-	}
-	var ee *exitErr
-	if errors.As(err, &ee) {
-		return ee.code
-	}
-	if errors.Is(err, context.Canceled) {
+	case errors.Is(err, errChanges):
+		return exitChanges
+	case errors.As(err, &incomplete):
+		return exitIncomplete
+	case errors.As(err, &stale):
+		return exitStale
+	case errors.Is(err, context.Canceled):
 		return exitInterrupted
 	}
 	return exitError
@@ -57,11 +69,7 @@ func exitCode(err error) int {
 // printError writes err on w, each fact once: the error chain on one line,
 // then what to do about it when its type says (see hint).
 func printError(w io.Writer, err error) {
-	if err == nil || errors.Is(err, errSilent) {
-		return
-	}
-	var ee *exitErr
-	if errors.As(err, &ee) && ee.err == nil {
+	if err == nil || errors.Is(err, errSilent) || errors.Is(err, errChanges) {
 		return
 	}
 	fmt.Fprintf(w, "Error: %v\n", err)

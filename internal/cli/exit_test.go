@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/tagprune/tagprune/api"
+	"github.com/tagprune/tagprune/reconcile"
 )
 
 func TestExitCode(t *testing.T) {
@@ -21,8 +22,10 @@ func TestExitCode(t *testing.T) {
 	}{
 		{"NoErrorIsSuccess", nil, exitOK},
 		{"AnyErrorIsOne", errors.New("boom"), exitError},
-		{"ChangesFoundIsTwo", &exitErr{code: exitChanges}, exitChanges},
-		{"StalePlanIsFourThroughWrapping", fmt.Errorf("apply: %w", &exitErr{code: exitStale, err: errors.New("stale")}), exitStale},
+		{"ChangesFoundIsTwo", errChanges, exitChanges},
+		{"FailedFilesAreThree", &incompleteError{failed: 2}, exitIncomplete},
+		{"StalePlanIsFourThroughWrapping", fmt.Errorf("refused a stale plan: %w", &reconcile.StaleError{Check: &reconcile.PlanCheck{}}), exitStale},
+		{"InterruptedApplyIs130", interruptedError{}, exitInterrupted},
 		{"InterruptIs130", fmt.Errorf("read: %w", context.Canceled), exitInterrupted},
 		{"InterruptedAPICallIs130", &api.Error{Op: "list files", Kind: api.ErrTransport, Err: context.Canceled}, exitInterrupted},
 	}
@@ -110,7 +113,7 @@ func TestPrintError(t *testing.T) {
 		printError(&b, nil)
 		printError(&b, errSilent)
 		printError(&b, fmt.Errorf("load: %w", errSilent))
-		printError(&b, &exitErr{code: exitChanges})
+		printError(&b, errChanges)
 		assert.Empty(t, b.String())
 	})
 }

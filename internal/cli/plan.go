@@ -120,7 +120,7 @@ func runPlan(ctx context.Context, e *env, o *planOptions) error {
 		return err
 	}
 	if o.DetailedExitcode && len(plan.Changes) > 0 {
-		return &exitErr{code: exitChanges}
+		return errChanges
 	}
 	return nil
 }
