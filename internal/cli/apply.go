@@ -120,15 +120,15 @@ func runApply(ctx context.Context, e *env, o *applyOptions) error {
 		}
 		saved = p
 	}
-	s, err := openSession(ctx, e, o.Global, o.Manifests, o.Source)
+	s, err := openSession(e, o.Global, o.Manifests, o.Source)
 	if err != nil {
 		return err
 	}
 	a := &applier{session: s, o: o, started: time.Now()}
 	if saved != nil {
-		return a.applySaved(saved)
+		return a.applySaved(ctx, saved)
 	}
-	plan, err := s.plan(o.BatchSize)
+	plan, err := s.plan(ctx, o.BatchSize)
 	if err != nil {
 		return err
 	}
@@ -157,7 +157,7 @@ func runApply(ctx context.Context, e *env, o *applyOptions) error {
 			return errors.New("apply cancelled: nothing was changed")
 		}
 	}
-	rep, err := a.apply(plan)
+	rep, err := a.apply(ctx, plan)
 	return a.finish(rep, err)
 }
 
@@ -169,11 +169,11 @@ type applier struct {
 }
 
 // applySaved checks that a saved plan is still current and applies it.
-func (a *applier) applySaved(plan *reconcile.Plan) error {
+func (a *applier) applySaved(ctx context.Context, plan *reconcile.Plan) error {
 	fmt.Fprintf(a.Err, "Checking that %s is still current (%s)...\n",
 		a.o.PlanFile, english.Plural(len(plan.Changes), "planned file", "planned files"))
 	a.progress.start(len(plan.Changes), "removing tags", a.removeTagsCalls)
-	rep, err := reconcile.ApplySavedPlan(a.ctx, a.lib.client, plan, a.options())
+	rep, err := reconcile.ApplySavedPlan(ctx, a.lib.client, plan, a.options())
 	var stale *reconcile.StaleError
 	if errors.As(err, &stale) {
 		_ = a.finish(rep, nil)
@@ -183,10 +183,10 @@ func (a *applier) applySaved(plan *reconcile.Plan) error {
 }
 
 // apply sends the plan's batches with a progress display.
-func (a *applier) apply(plan *reconcile.Plan) (*reconcile.Report, error) {
+func (a *applier) apply(ctx context.Context, plan *reconcile.Plan) (*reconcile.Report, error) {
 	a.progress.start(len(plan.Changes), "removing tags", a.removeTagsCalls)
 	defer a.progress.finish()
-	return reconcile.Apply(a.ctx, a.lib.client, plan, a.options())
+	return reconcile.Apply(ctx, a.lib.client, plan, a.options())
 }
 
 // removeTagsCalls returns the removeTags calls sent so far, retries included.

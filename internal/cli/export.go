@@ -69,14 +69,14 @@ func parseExport(c *urfave.Context) (*exportOptions, error) {
 }
 
 func runExport(ctx context.Context, e *env, o *exportOptions) error {
-	s, err := openSession(ctx, e, o.Global, nil, o.Source)
+	s, err := openSession(e, o.Global, nil, o.Source)
 	if err != nil {
 		return err
 	}
 	var n int
 	var readErr error
 	err = atomicfile.Write(o.Out, func(w io.Writer) error {
-		n, readErr = s.writeSnapshot(o.Folder, w)
+		n, readErr = s.writeSnapshot(ctx, o.Folder, w)
 		return readErr
 	})
 	switch {
@@ -95,7 +95,7 @@ func runExport(ctx context.Context, e *env, o *exportOptions) error {
 // writeSnapshot streams the files under folder into w as a JSON array, one
 // file object a line, never holding more than one page, and returns how
 // many files it wrote.
-func (s *session) writeSnapshot(folder string, w io.Writer) (int, error) {
+func (s *session) writeSnapshot(ctx context.Context, folder string, w io.Writer) (int, error) {
 	p := api.ListParams{}
 	if folder != "/" {
 		p.SearchQuery = fmt.Sprintf("path : %q", folder)
@@ -106,7 +106,7 @@ func (s *session) writeSnapshot(folder string, w io.Writer) (int, error) {
 		return 0, err
 	}
 	n := 0
-	for f, err := range s.lib.client.List(s.ctx, p) {
+	for f, err := range s.lib.client.List(ctx, p) {
 		if err != nil {
 			return n, err
 		}

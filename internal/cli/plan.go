@@ -82,11 +82,11 @@ func parsePlan(c *urfave.Context) (*planOptions, error) {
 }
 
 func runPlan(ctx context.Context, e *env, o *planOptions) error {
-	s, err := openSession(ctx, e, o.Global, o.Manifests, o.Source)
+	s, err := openSession(e, o.Global, o.Manifests, o.Source)
 	if err != nil {
 		return err
 	}
-	plan, err := s.plan(o.BatchSize)
+	plan, err := s.plan(ctx, o.BatchSize)
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,6 @@ import (
 // parsed: the rules, the logger, the progress display and the library.
 type session struct {
 	*env
-	ctx      context.Context
 	global   globalOptions
 	rules    []manifest.Rule
 	logger   *slog.Logger
@@ -26,12 +25,12 @@ type session struct {
 // openSession builds the logger, loads the manifests (when there are any)
 // and opens the library. It sends no request: a bad manifest or flag costs
 // no API call.
-func openSession(ctx context.Context, e *env, g globalOptions, manifests []string, src sourceOptions) (*session, error) {
+func openSession(e *env, g globalOptions, manifests []string, src sourceOptions) (*session, error) {
 	logger, err := g.logger(e.Err)
 	if err != nil {
 		return nil, err
 	}
-	s := &session{env: e, ctx: ctx, global: g, logger: logger, progress: newProgress(g, e.Err)}
+	s := &session{env: e, global: g, logger: logger, progress: newProgress(g, e.Err)}
 	if len(manifests) > 0 {
 		if s.rules, err = loadManifests(e, manifests, formatText); err != nil {
 			return nil, err
@@ -44,10 +43,10 @@ func openSession(ctx context.Context, e *env, g globalOptions, manifests []strin
 }
 
 // plan reads the library and computes the plan, with a progress display.
-func (s *session) plan(batchSize int) (*reconcile.Plan, error) {
+func (s *session) plan(ctx context.Context, batchSize int) (*reconcile.Plan, error) {
 	s.progress.start(-1, "reading library", nil)
 	defer s.progress.finish()
-	plan, err := reconcile.MakePlan(s.ctx, s.lib.client, s.rules, reconcile.PlanOptions{
+	plan, err := reconcile.MakePlan(ctx, s.lib.client, s.rules, reconcile.PlanOptions{
 		Tool:      s.version,
 		BatchSize: batchSize,
 		Progress:  s.progress.set,
