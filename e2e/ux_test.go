@@ -129,6 +129,48 @@ func TestExportThenPlanOffline(t *testing.T) {
 	assert.Zero(t, emulatorStats(t, srv).Requests.RemoveTags, "export only reads")
 }
 
+// export replaces the snapshot a symlink points to, keeps the link and the
+// file's permissions, and leaves no temporary file; a failed export leaves
+// the old snapshot as it was.
+func TestExportWritesThroughASymlink(t *testing.T) {
+	t.Parallel()
+	srv := emulator(t, exampleLibrary(t))
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	require.NoError(t, os.Mkdir(data, 0o755))
+	target := filepath.Join(data, "library.json")
+	require.NoError(t, os.WriteFile(target, []byte("[]\n"), 0o600))
+	require.NoError(t, os.Chmod(target, 0o640))
+	link := filepath.Join(dir, "library.json")
+	require.NoError(t, os.Symlink(filepath.Join("data", "library.json"), link))
+
+	r := tagprune(t, cmd{args: []string{"export", "--out", link}, env: apiEnv(srv)})
+	require.Equal(t, exitOK, r.code, r.stderr)
+	info, err := os.Lstat(link)
+	require.NoError(t, err)
+	assert.NotZero(t, info.Mode()&os.ModeSymlink, "the link is still a link")
+	exported, err := imagekittest.LoadLibrary(target)
+	require.NoError(t, err)
+	assert.Len(t, exported, 300)
+	info, err = os.Stat(target)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o640), info.Mode().Perm(), "the snapshot keeps its permissions")
+	entries, err := os.ReadDir(data)
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "no temporary file is left behind")
+
+	before, err := os.ReadFile(target)
+	require.NoError(t, err)
+	r = tagprune(t, cmd{args: []string{"export", "--out", link}, env: []string{"IMAGEKIT_API_URL=" + srv.URL, "IMAGEKIT_PRIVATE_KEY=not-the-key"}})
+	require.Equal(t, exitError, r.code, r.stderr)
+	after, err := os.ReadFile(target)
+	require.NoError(t, err)
+	assert.Equal(t, before, after, "a failed export changes nothing")
+	entries, err = os.ReadDir(data)
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "no temporary file is left behind")
+}
+
 // Mistakes a new user makes get one line that says what to do, not a page
 // of help.
 func TestUsageMistakesSayWhatToDo(t *testing.T) {
