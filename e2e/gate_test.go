@@ -153,13 +153,20 @@ func (r *running) signal(t *testing.T, sig os.Signal) {
 }
 
 // signalPending reports whether a /proc/PID/status text shows a signal
-// pending for the process or for one of its threads.
+// pending for the process or its main thread. A process that has exited
+// (a zombie, state Z) has none left to take.
 func signalPending(status string) bool {
+	pending := false
 	for _, line := range strings.Split(status, "\n") {
 		k, v, ok := strings.Cut(line, ":")
-		if ok && (k == "SigPnd" || k == "ShdPnd") && strings.Trim(strings.TrimSpace(v), "0") != "" {
-			return true
+		v = strings.TrimSpace(v)
+		switch {
+		case !ok:
+		case k == "State" && strings.HasPrefix(v, "Z"):
+			return false
+		case (k == "SigPnd" || k == "ShdPnd") && strings.Trim(v, "0") != "":
+			pending = true
 		}
 	}
-	return false
+	return pending
 }
