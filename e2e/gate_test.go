@@ -170,3 +170,25 @@ func signalPending(status string) bool {
 	}
 	return pending
 }
+
+func TestSignalPending(t *testing.T) {
+	t.Parallel()
+	status := func(state, sigPnd, shdPnd string) string {
+		return "Name:\ttagprune\nState:\t" + state + "\nSigPnd:\t" + sigPnd + "\nShdPnd:\t" + shdPnd + "\nSigBlk:\t0000000000000002\n"
+	}
+	tests := []struct {
+		name, status string
+		want         bool
+	}{
+		{"NothingPending", status("S (sleeping)", "0000000000000000", "0000000000000000"), false},
+		{"SentToTheProcess", status("S (sleeping)", "0000000000000000", "0000000000000002"), true},
+		{"SentToTheMainThread", status("R (running)", "0000000000004000", "0000000000000000"), true},
+		{"ExitedProcessTakesNoMore", status("Z (zombie)", "0000000000000000", "0000000000000002"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tt.want, signalPending(tt.status))
+		})
+	}
+}
