@@ -37,7 +37,7 @@ Examples:
   tagprune plan -f tagprune.yaml --library products.json`,
 		Flags: withGlobal(append([]urfave.Flag{
 			&urfave.StringFlag{Name: flagOut, TakesFile: true, Usage: "write the snapshot to `FILE` (atomically)"},
-			&urfave.StringFlag{Name: flagPath, Value: "/", Usage: "only this folder and its subfolders"},
+			&urfave.StringFlag{Name: flagPath, Value: wholeLibrary, Usage: "only this folder and its subfolders"},
 		}, sourceFlags()...)...),
 		Action: func(c *urfave.Context) error {
 			o, err := parseExport(c)
@@ -97,7 +97,7 @@ func runExport(ctx context.Context, e *env, o *exportOptions) error {
 // many files it wrote.
 func (s *session) writeSnapshot(ctx context.Context, folder string, w io.Writer) (int, error) {
 	p := api.ListParams{}
-	if folder != "/" {
+	if folder != wholeLibrary {
 		p.SearchQuery = fmt.Sprintf("path : %q", folder)
 	}
 	s.progress.start(-1, "exporting", nil)

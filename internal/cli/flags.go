@@ -48,6 +48,8 @@ const (
 	noLimit = -1
 	// defaultSeed seeds the emulator's faults when --seed is not given.
 	defaultSeed = 1
+	// wholeLibrary is the folder export reads when --path is not given.
+	wholeLibrary = "/"
 )
 
 // globalOptions are the flags every command takes, before or after its name.
