@@ -1,0 +1,203 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tagprune/tagprune/reconcile"
+)
+
+// running is the built binary started in the background.
+type running struct {
+	x              *exec.Cmd
+	cancel         context.CancelFunc
+	stdout, stderr bytes.Buffer
+	done           chan struct{}
+	err            error
+}
+
+// startTagprune starts the built binary like tagprune does, without waiting
+// for it. The process is killed when the test ends, if it is still running.
+func startTagprune(t *testing.T, c cmd) *running {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	r := &running{cancel: cancel, done: make(chan struct{})}
+	r.x = exec.CommandContext(ctx, binary, c.args...)
+	r.x.Env = append(cleanEnv(), c.env...)
+	r.x.Dir = c.dir
+	r.x.Stdin = c.stdin
+	r.x.Stdout, r.x.Stderr = &r.stdout, &r.stderr
+	require.NoError(t, r.x.Start())
+	go func() {
+		r.err = r.x.Wait()
+		close(r.done)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-r.done
+	})
+	return r
+}
+
+// wait waits for the process to end and returns what it printed.
+func (r *running) wait(t *testing.T) result {
+	t.Helper()
+	<-r.done
+	code := 0
+	if ee, ok := r.err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if r.err != nil {
+		t.Fatalf("run tagprune: %v", r.err)
+	}
+	return result{stdout: r.stdout.String(), stderr: r.stderr.String(), code: code}
+}
+
+// SIGINT or SIGTERM in the middle of apply: no call starts after the
+// signal, calls in flight end within the grace period or are abandoned
+// after it, the report lists the changed and pending files, the exit code
+// is 130, and a second run converges. A gate holds the calls in flight, so
+// the signal always comes while they are.
+func TestApplyInterrupted(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name        string
+		sig         os.Signal
+		concurrency int
+		grace       time.Duration
+		// finished says whether the calls in flight at the signal are let
+		// through (and end within the grace period) or held until the run
+		// abandons them.
+		finished bool
+	}{
+		{name: "SIGINT lets the call in flight finish", sig: os.Interrupt, concurrency: 1, grace: 30 * time.Second, finished: true},
+		{name: "SIGTERM lets the calls in flight finish", sig: syscall.SIGTERM, concurrency: 3, grace: 30 * time.Second, finished: true},
+		{name: "SIGINT abandons calls slower than the grace period", sig: os.Interrupt, concurrency: 2, grace: 100 * time.Millisecond},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			before := faultLibrary()
+			manifests := writeFaultManifest(t)
+			srv := emulator(t, before)
+			g := newGate(t, srv)
+			report := filepath.Join(t.TempDir(), "report.json")
+			args := []string{"apply", "-f", manifests[0], "--auto-approve", "--report", report,
+				"--concurrency", strconv.Itoa(tc.concurrency), "--grace", tc.grace.String()}
+
+			run := startTagprune(t, cmd{args: args, env: urlEnv(g.URL)})
+			var inFlight []*heldCall
+			for range tc.concurrency {
+				inFlight = append(inFlight, g.next(t))
+			}
+			run.signal(t, tc.sig)
+			if tc.finished {
+				for _, h := range inFlight {
+					h.let()
+				}
+			}
+			res := run.wait(t)
+
+			require.Equal(t, exitInterrupted, res.code, "stdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
+			requireNoPanic(t, res.stderr)
+			require.Contains(t, res.stderr, "interrupted")
+			require.Equal(t, tc.concurrency, g.count(), "no call starts after the signal")
+			calls := removeTagsCalls(t, emulatorRequests(t, srv))
+			if tc.finished {
+				require.Len(t, calls, tc.concurrency, "the calls in flight reached the API")
+			} else {
+				for _, h := range inFlight {
+					requireGaveUp(t, h)
+				}
+				require.Empty(t, calls, "abandoned calls never reached the API")
+			}
+
+			rep := readReport(t, report)
+			require.True(t, rep.Interrupted)
+			require.Positive(t, rep.Summary.FilesPending, "the report lists the files not reached")
+			require.Less(t, len(calls), rep.Summary.RemoveTagsCalls, "the run stopped early")
+			after := srv.Handler().Files()
+			was, now := tagsByID(before), tagsByID(after)
+			for _, f := range rep.Files {
+				switch f.Status {
+				case reconcile.StatusChanged:
+					require.NotEqual(t, was[f.FileID], now[f.FileID], "changed file %s", f.FileID)
+				case reconcile.StatusPending:
+					require.Equal(t, was[f.FileID], now[f.FileID], "pending file %s is untouched", f.FileID)
+				default:
+					t.Fatalf("file %s is %s after an interrupt without faults", f.FileID, f.Status)
+				}
+			}
+			if tc.finished {
+				require.Positive(t, rep.Summary.FilesChanged, "the calls in flight finished")
+			} else {
+				require.Zero(t, rep.Summary.FilesChanged, "no abandoned call is reported changed")
+			}
+			requireSafeCalls(t, manifests, before, calls)
+
+			// A second run finishes the job.
+			r := tagprune(t, cmd{args: []string{"apply", "-f", manifests[0], "--auto-approve", "--report", report, "--concurrency", "8"}, env: apiEnv(srv)})
+			require.Equal(t, 0, r.code, "second run:\n%s\n%s", r.stdout, r.stderr)
+			requireState(t, before, srv.Handler().Files(), desiredState(t, manifests, before))
+			requireSafeCalls(t, manifests, before, removeTagsCalls(t, emulatorRequests(t, srv)))
+		})
+	}
+}
+
+// A call answered 404 after the signal is not sent again without its
+// missing file: that would be a new call. Its other files stay pending, the
+// missing one is reported missing, and a second run converges.
+func TestApplyInterruptedDuringNotFound(t *testing.T) {
+	t.Parallel()
+	before := faultLibrary()
+	manifests := writeFaultManifest(t)
+	srv := emulator(t, before)
+	g := newGate(t, srv)
+	dir := t.TempDir()
+	report := filepath.Join(dir, "report.json")
+	planFile, plan := savePlan(t, srv, manifests[0])
+	require.GreaterOrEqual(t, len(plan.Batches), 3)
+	gone := plan.Batches[1].FileIDs[0]
+
+	run := startTagprune(t, cmd{args: []string{"apply", planFile, "--report", report, "--concurrency", "1"}, env: urlEnv(g.URL)})
+	// The file of the second call is deleted while the first is in flight,
+	// and the signal comes while the second is: its 404 comes after.
+	first := g.next(t)
+	deleteFile(t, srv, gone)
+	first.let()
+	second := g.next(t)
+	run.signal(t, os.Interrupt)
+	second.let()
+	res := run.wait(t)
+	require.Equal(t, exitInterrupted, res.code, "stdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
+
+	require.Equal(t, 2, g.count(), "no call is sent after the signal, not even the rest of a 404")
+	calls := removeTagsCalls(t, emulatorRequests(t, srv))
+	require.Len(t, calls, 2)
+	require.Equal(t, 404, calls[1].Status)
+	rep := readReport(t, report)
+	require.True(t, rep.Interrupted)
+	for _, f := range rep.Files {
+		switch {
+		case f.FileID == gone:
+			require.Equal(t, reconcile.StatusMissing, f.Status)
+		case slices.Contains(plan.Batches[0].FileIDs, f.FileID):
+			require.Equal(t, reconcile.StatusChanged, f.Status, f.FileID)
+		default:
+			require.Equal(t, reconcile.StatusPending, f.Status, f.FileID)
+		}
+	}
+
+	r := tagprune(t, cmd{args: []string{"apply", "-f", manifests[0], "--auto-approve", "--report", report}, env: apiEnv(srv)})
+	require.Equal(t, 0, r.code, "second run:\n%s\n%s", r.stdout, r.stderr)
+	requireConverged(t, manifests, before, srv.Handler().Files())
+}

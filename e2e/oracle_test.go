@@ -1,0 +1,202 @@
+package e2e
+
+import (
+	"bytes"
+	"os"
+	"path"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+
+	"github.com/tagprune/tagprune/api/imagekittest"
+)
+
+// The oracle says which tags each file must lose, read directly from the
+// semantics of DESIGN.md section 2 over the tests' own fixtures. It shares
+// no code with the manifest and reconcile packages, so that a bug in their
+// matching cannot hide in the check of it.
+
+// oracleRule is what the oracle reads of a manifest rule. Decoding is
+// strict: a fixture that uses a field the oracle does not know (an extension
+// such as allowedTags) fails the test instead of being judged wrongly.
+type oracleRule struct {
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	Files       struct {
+		Paths       []string `yaml:"paths"`
+		FileIDs     []string `yaml:"fileIds"`
+		SearchQuery string   `yaml:"searchQuery"`
+		Exclude     struct {
+			Paths   []string `yaml:"paths"`
+			FileIDs []string `yaml:"fileIds"`
+		} `yaml:"exclude"`
+	} `yaml:"files"`
+	ForbiddenTags []string `yaml:"forbiddenTags"`
+}
+
+// searchQueries are the searchQuery values of the tests' manifests, each
+// with the files it selects, written out by hand. Dates such as
+// "2024-01-01" are whole UTC days, so `createdAt < "2024-01-01"` selects
+// files created before its midnight, UTC.
+var searchQueries = map[string]func(f *imagekittest.File) bool{
+	`createdAt < "2024-01-01"`: createdBefore(2024, time.January, 1),
+	`createdAt < "2022-06-01"`: createdBefore(2022, time.June, 1),
+}
+
+func createdBefore(y int, m time.Month, d int) func(f *imagekittest.File) bool {
+	limit := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	return func(f *imagekittest.File) bool { return f.CreatedAt.Before(limit) }
+}
+
+// oracle is the rules of a set of manifests.
+type oracle []oracleRule
+
+// newOracle reads the rules of the manifests at paths; a directory stands
+// for its *.yaml and *.yml files, as -f reads it.
+func newOracle(t *testing.T, paths []string) oracle {
+	t.Helper()
+	var o oracle
+	for _, p := range manifestFiles(t, paths) {
+		data, err := os.ReadFile(p)
+		require.NoError(t, err)
+		var doc struct {
+			Version int          `yaml:"version"`
+			Rules   []oracleRule `yaml:"rules"`
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		require.NoError(t, dec.Decode(&doc), "the oracle reads %s", p)
+		for _, r := range doc.Rules {
+			if q := r.Files.SearchQuery; q != "" {
+				require.Contains(t, searchQueries, q, "%s: the oracle does not know which files searchQuery %q selects: add it to searchQueries", p, q)
+			}
+		}
+		o = append(o, doc.Rules...)
+	}
+	require.NotEmpty(t, o, "no rules in %v", paths)
+	return o
+}
+
+// under reports whether filePath is in folder or one of its subfolders.
+// A folder is normalised to end with "/", so "/products" is "/products/"
+// and does not hold "/products-old/x.jpg"; "/" holds every file.
+func under(filePath, folder string) bool {
+	if !strings.HasSuffix(folder, "/") {
+		folder += "/"
+	}
+	return strings.HasPrefix(filePath, folder)
+}
+
+// selects reports whether r selects f: f is under one of its paths or is
+// one of its fileIds, it matches the searchQuery if there is one, and it
+// is not excluded by path or fileId.
+func (r *oracleRule) selects(f *imagekittest.File) bool {
+	isUnder := func(folder string) bool { return under(f.FilePath, folder) }
+	in := slices.ContainsFunc(r.Files.Paths, isUnder) || slices.Contains(r.Files.FileIDs, f.FileID)
+	out := slices.ContainsFunc(r.Files.Exclude.Paths, isUnder) || slices.Contains(r.Files.Exclude.FileIDs, f.FileID)
+	if !in || out {
+		return false
+	}
+	if q := r.Files.SearchQuery; q != "" {
+		return searchQueries[q](f)
+	}
+	return true
+}
+
+// forbids reports whether r forbids tag: an entry with *, ? or [ is a
+// path.Match glob, any other entry is the exact, case-sensitive tag.
+func (r *oracleRule) forbids(tag string) bool {
+	for _, e := range r.ForbiddenTags {
+		if strings.ContainsAny(e, "*?[") {
+			if ok, _ := path.Match(e, tag); ok {
+				return true
+			}
+		} else if e == tag {
+			return true
+		}
+	}
+	return false
+}
+
+// forbidden reports whether some rule that selects f forbids tag.
+func (o oracle) forbidden(f *imagekittest.File, tag string) bool {
+	for i := range o {
+		if o[i].selects(f) && o[i].forbids(tag) {
+			return true
+		}
+	}
+	return false
+}
+
+// desired returns the tags every file must end with: its own tags less
+// those forbidden for it. AITags are never touched and play no part.
+func (o oracle) desired(files []imagekittest.File) map[string][]string {
+	want := make(map[string][]string, len(files))
+	for i := range files {
+		f := &files[i]
+		var keep []string
+		for _, tag := range f.Tags {
+			if !o.forbidden(f, tag) {
+				keep = append(keep, tag)
+			}
+		}
+		want[f.FileID] = keep
+	}
+	return want
+}
+
+// desiredState is the oracle's end state for files under the manifests at
+// paths.
+func desiredState(t *testing.T, paths []string, files []imagekittest.File) map[string][]string {
+	t.Helper()
+	return newOracle(t, paths).desired(files)
+}
+
+// The oracle itself reads the semantics right: each case is one sentence of
+// DESIGN.md section 2.
+func TestOracle(t *testing.T) {
+	t.Parallel()
+	old := time.Date(2021, 5, 1, 0, 0, 0, 0, time.UTC)
+	file := func(id, p string, created time.Time) *imagekittest.File {
+		return &imagekittest.File{FileID: id, FilePath: p, CreatedAt: created}
+	}
+	rule := func(yml string) *oracleRule {
+		var r oracleRule
+		require.NoError(t, yaml.Unmarshal([]byte(yml), &r))
+		return &r
+	}
+	tests := []struct {
+		name string
+		rule string
+		file *imagekittest.File
+		tag  string
+		want bool
+	}{
+		{"FolderHoldsItsSubfolders", "files: {paths: [/products/]}\nforbiddenTags: [x]", file("a", "/products/shoes/a.jpg", old), "x", true},
+		{"FolderWithoutSlashIsAFolder", "files: {paths: [/products]}\nforbiddenTags: [x]", file("a", "/products/a.jpg", old), "x", true},
+		{"FolderIsNotAPrefixOfAName", "files: {paths: [/products]}\nforbiddenTags: [x]", file("a", "/products-old/a.jpg", old), "x", false},
+		{"RootHoldsEverything", "files: {paths: [/]}\nforbiddenTags: [x]", file("a", "/a.jpg", old), "x", true},
+		{"FileIDSelectsAnywhere", "files: {fileIds: [a]}\nforbiddenTags: [x]", file("a", "/elsewhere/a.jpg", old), "x", true},
+		{"OtherFileIDIsNotSelected", "files: {fileIds: [b]}\nforbiddenTags: [x]", file("a", "/a.jpg", old), "x", false},
+		{"ExcludedFolderIsLeftAlone", "files: {paths: [/], exclude: {paths: [/keep]}}\nforbiddenTags: [x]", file("a", "/keep/a.jpg", old), "x", false},
+		{"ExcludedFileIDIsLeftAlone", "files: {fileIds: [a], exclude: {fileIds: [a]}}\nforbiddenTags: [x]", file("a", "/a.jpg", old), "x", false},
+		{"ExactTagIsCaseSensitive", "files: {paths: [/]}\nforbiddenTags: [Sale]", file("a", "/a.jpg", old), "sale", false},
+		{"GlobMatches", "files: {paths: [/]}\nforbiddenTags: [\"campaign-2023-*\"]", file("a", "/a.jpg", old), "campaign-2023-spring", true},
+		{"GlobMatchesTheWholeTag", "files: {paths: [/]}\nforbiddenTags: [\"campaign-2023-*\"]", file("a", "/a.jpg", old), "old-campaign-2023-spring", false},
+		{"EscapedStarIsLiteral", "files: {paths: [/]}\nforbiddenTags: ['a\\*']", file("a", "/a.jpg", old), "ab", false},
+		{"SearchQuerySelects", "files: {paths: [/], searchQuery: 'createdAt < \"2022-06-01\"'}\nforbiddenTags: [x]", file("a", "/a.jpg", old), "x", true},
+		{"SearchQueryIsANDed", "files: {paths: [/], searchQuery: 'createdAt < \"2022-06-01\"'}\nforbiddenTags: [x]",
+			file("a", "/a.jpg", time.Date(2022, 6, 1, 0, 0, 0, 0, time.UTC)), "x", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tt.want, oracle{*rule(tt.rule)}.forbidden(tt.file, tt.tag))
+		})
+	}
+}

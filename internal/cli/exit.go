@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/tagprune/tagprune/api"
+	"github.com/tagprune/tagprune/internal/english"
+	"github.com/tagprune/tagprune/reconcile"
+)
+
+// Exit codes, as DESIGN.md section 3 promises them.
+const (
+	exitOK          = 0
+	exitError       = 1
+	exitChanges     = 2
+	exitIncomplete  = 3
+	exitStale       = 4
+	exitInterrupted = 130
+)
+
+// errSilent marks an error that has already been shown to the user.
+var errSilent = errors.New("already reported")
+
+// errChanges is what plan --detailed-exitcode returns when the plan has
+// changes: not a failure, and nothing to print, but exit code 2.
+var errChanges = errors.New("the plan has changes")
+
+// incompleteError is an apply that finished with files it could not change.
+type incompleteError struct{ failed int }
+
+func (e *incompleteError) Error() string {
+	return english.Plural(e.failed, "file", "files") + " could not be changed; see the report"
+}
+
+// interruptedError is a run stopped by SIGINT or SIGTERM; it matches
+// context.Canceled.
+type interruptedError struct{}
+
+func (interruptedError) Error() string {
+	return "interrupted: no new call was started; the report lists changed and pending files; run apply again to finish"
+}
+
+func (interruptedError) Unwrap() error { return context.Canceled }
+
+// exitCode maps an error to the exit code of DESIGN.md section 3. It is the
+// only place that decides an exit code.
+func exitCode(err error) int {
+	var incomplete *incompleteError
+	var stale *reconcile.StaleError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errChanges):
+		return exitChanges
+	case errors.As(err, &incomplete):
+		return exitIncomplete
+	case errors.As(err, &stale):
+		return exitStale
+	case errors.Is(err, context.Canceled):
+		return exitInterrupted
+	}
+	return exitError
+}
+
+// printError writes err on w, each fact once: the error chain on one line,
+// then what to do about it when its type says (see hint).
+func printError(w io.Writer, err error) {
+	if err == nil || errors.Is(err, errSilent) || errors.Is(err, errChanges) {
+		return
+	}
+	fmt.Fprintf(w, "Error: %v\n", err)
+	if h := hint(err); h != "" {
+		fmt.Fprintf(w, "  Hint: %s\n", h)
+	}
+}
+
+// hint says what a person can do about an API error, from its kind; it
+// returns "" for other errors and for an interrupted run. The api package
+// reports what happened; the advice, which names flags and variables, is the
+// CLI's.
+func hint(err error) string {
+	var ae *api.Error
+	if !errors.As(err, &ae) || errors.Is(err, context.Canceled) {
+		return ""
+	}
+	switch {
+	case errors.Is(err, api.ErrAuth) && ae.StatusCode == http.StatusUnauthorized:
+		return "set IMAGEKIT_PRIVATE_KEY, or --private-key-file FILE, to the account's private API key"
+	case errors.Is(err, api.ErrAuth):
+		return "use a private key allowed to manage files, in IMAGEKIT_PRIVATE_KEY or --private-key-file"
+	case errors.Is(err, api.ErrTransport):
+		return "check --api-url (or IMAGEKIT_API_URL) and the network; if the API is only slow, raise --timeout"
+	case errors.Is(err, api.ErrDecode):
+		return "check that --api-url (or IMAGEKIT_API_URL) points at the ImageKit API"
+	case errors.Is(err, api.ErrRateLimited):
+		return "every client using the account's key shares its rate limit: stop other jobs using it, or try again later"
+	case errors.Is(err, api.ErrServer):
+		return "the API is failing: try again later; removing tags again is safe"
+	case errors.Is(err, api.ErrNotFound):
+		return "a file was deleted since it was read: re-plan to refresh"
+	case errors.Is(err, api.ErrBadRequest):
+		return "the API refused the request as sent: check the manifest's searchQuery and tags"
+	}
+	return ""
+}
+
+// namesRequestURL reports whether err's text already names the API URL it
+// was sent to: an *api.Error does, so the CLI does not repeat it.
+func namesRequestURL(err error) bool {
+	var ae *api.Error
+	return errors.As(err, &ae) && ae.URL != ""
+}

@@ -1,0 +1,126 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	urfave "github.com/urfave/cli/v2"
+
+	"github.com/tagprune/tagprune/reconcile"
+)
+
+// planOptions are the flags of tagprune plan.
+type planOptions struct {
+	Global           globalOptions
+	Source           sourceOptions
+	Manifests        []string
+	Out              string // save the plan here too, when set
+	Format           string // formatText, formatJSON or formatMarkdown
+	DetailedExitcode bool
+	Reports          []string
+	BatchSize        int
+}
+
+func planCommand(e *env) *urfave.Command {
+	return &urfave.Command{
+		Name:      "plan",
+		Usage:     "show which tags would be removed (a dry run: only read requests)",
+		UsageText: "tagprune plan -f PATH... [--out PLANFILE] [--format text|json|markdown] [--detailed-exitcode] [--report FILE]",
+		Description: `Reads the library and prints, per rule and per file, the tags that apply
+would remove, then a summary line. Nothing is changed.
+
+Examples:
+  tagprune plan -f examples/manifest.yaml --library examples/library.json
+  tagprune plan -f tagprune.yaml --out plan.json               # review, then: tagprune apply plan.json
+  tagprune plan -f tagprune.yaml --format markdown > comment.md
+  tagprune plan -f tagprune.yaml --detailed-exitcode            # exit 2 when there is drift`,
+		Flags: withGlobal(append([]urfave.Flag{
+			manifestFlag(),
+			&urfave.StringFlag{Name: flagOut, Usage: "save the plan to `PLANFILE` for 'tagprune apply PLANFILE'", TakesFile: true},
+			&urfave.StringFlag{Name: flagFormat, Value: defaultFormat, Usage: "output: text, json (the plan document) or markdown (a pull-request comment)"},
+			&urfave.BoolFlag{Name: flagDetailedExitcode, Usage: "exit 0 when there are no changes, 2 when there are, 1 on error"},
+			reportFlag("also write a report `FILE`"),
+			batchSizeFlag(),
+		}, sourceFlags()...)...),
+		Action: func(c *urfave.Context) error {
+			o, err := parsePlan(c)
+			if err != nil {
+				return err
+			}
+			return runPlan(c.Context, e, o)
+		},
+	}
+}
+
+func parsePlan(c *urfave.Context) (*planOptions, error) {
+	o := &planOptions{
+		Global:           parseGlobal(c),
+		Source:           parseSource(c),
+		Manifests:        c.StringSlice(flagManifest),
+		Out:              c.String(flagOut),
+		Format:           c.String(flagFormat),
+		DetailedExitcode: c.Bool(flagDetailedExitcode),
+		Reports:          c.StringSlice(flagReport),
+		BatchSize:        c.Int(flagBatchSize),
+	}
+	if err := requireManifest(c.Command.Name, o.Manifests); err != nil {
+		return nil, err
+	}
+	if o.Format != formatText && o.Format != formatJSON && o.Format != formatMarkdown {
+		return nil, fmt.Errorf("--%s %q: want text, json or markdown", flagFormat, o.Format)
+	}
+	if err := checkBatchSize(o.BatchSize); err != nil {
+		return nil, err
+	}
+	if err := checkReportPaths(o.Reports); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+func runPlan(ctx context.Context, e *env, o *planOptions) error {
+	s, err := openSession(e, o.Global, o.Manifests, o.Source)
+	if err != nil {
+		return err
+	}
+	plan, err := s.plan(ctx, o.BatchSize)
+	if err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	switch o.Format {
+	case formatJSON:
+		enc := json.NewEncoder(&out)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(plan)
+	case formatMarkdown:
+		err = reconcile.RenderMarkdown(&out, plan)
+	default:
+		err = reconcile.RenderText(&out, plan, o.Global.color(e.Out))
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := e.Out.Write(out.Bytes()); err != nil {
+		return err
+	}
+	if o.Out != "" {
+		if err := reconcile.WritePlan(o.Out, plan); err != nil {
+			return fmt.Errorf("save the plan: %w", err)
+		}
+		fmt.Fprintf(e.Err, "Saved the plan to %s. Apply exactly this plan with: tagprune apply %s\n", o.Out, o.Out)
+	}
+	if err := writeReports(o.Reports, reconcile.PlanReport(plan)); err != nil {
+		return err
+	}
+	if err := stepSummary(func(w io.Writer) error { return reconcile.RenderMarkdown(w, plan) }); err != nil {
+		return err
+	}
+	if o.DetailedExitcode && len(plan.Changes) > 0 {
+		return errChanges
+	}
+	return nil
+}
