@@ -73,7 +73,7 @@ func requireString(c *cli.Context, name, what string) error {
 // loadManifests loads the -f paths and prints every error found, in the
 // text or github format.
 func loadManifests(c *cli.Context, format string) ([]manifest.Rule, error) {
-	rules, err := manifest.Load(c.StringSlice(flagManifest)...)
+	rules, err := manifest.Load(c.Context, c.StringSlice(flagManifest)...)
 	if err == nil {
 		return rules, nil
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -90,7 +91,7 @@ func strs(t *testing.T, v any) []string {
 // the run, independently of the planner.
 func requireSafeCalls(t *testing.T, manifests []string, before []imagekittest.File, calls []removeTagsCall) {
 	t.Helper()
-	rules, err := manifest.Load(manifests...)
+	rules, err := manifest.Load(context.Background(), manifests...)
 	require.NoError(t, err)
 	byID := make(map[string]*imagekittest.File, len(before))
 	for i := range before {
@@ -99,10 +100,10 @@ func requireSafeCalls(t *testing.T, manifests []string, before []imagekittest.Fi
 	now := time.Now()
 	queries := map[string]*imagekittest.Query{}
 	selects := func(r *manifest.Rule, f *imagekittest.File) bool {
-		if !r.InScope(f.FileID, f.FilePath) {
+		if !ruleInScope(r, f.FileID, f.FilePath) {
 			return false
 		}
-		q := r.Files.SearchQuery
+		q := r.SearchQuery
 		if q == "" {
 			return true
 		}
@@ -124,7 +125,7 @@ func requireSafeCalls(t *testing.T, manifests []string, before []imagekittest.Fi
 			for _, tag := range c.Tags {
 				forbidden := false
 				for ri := range rules {
-					if selects(&rules[ri], f) && rules[ri].Forbids(tag) {
+					if selects(&rules[ri], f) && ruleForbids(&rules[ri], tag) {
 						forbidden = true
 						break
 					}

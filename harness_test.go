@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -164,7 +166,7 @@ func tagsByID(files []imagekittest.File) map[string][]string {
 // selects it (DESIGN.md section 2). AITags are never touched.
 func desiredState(t *testing.T, manifests []string, files []imagekittest.File) map[string][]string {
 	t.Helper()
-	rules, err := manifest.Load(manifests...)
+	rules, err := manifest.Load(context.Background(), manifests...)
 	require.NoError(t, err)
 	now := time.Now()
 	want := make(map[string][]string, len(files))
@@ -174,10 +176,10 @@ func desiredState(t *testing.T, manifests []string, files []imagekittest.File) m
 		for _, tag := range f.Tags {
 			forbidden := false
 			for _, r := range rules {
-				if !r.InScope(f.FileID, f.FilePath) || !r.Forbids(tag) {
+				if !ruleInScope(&r, f.FileID, f.FilePath) || !ruleForbids(&r, tag) {
 					continue
 				}
-				if q := r.Files.SearchQuery; q != "" {
+				if q := r.SearchQuery; q != "" {
 					pq, err := imagekittest.ParseQuery(q, now)
 					require.NoError(t, err)
 					if !pq.Match(f) {
@@ -235,4 +237,29 @@ func savePlan(t *testing.T, srv *imagekittest.Server, manifestPath string) (stri
 	require.NotEmpty(t, plan.Changes)
 	require.Zero(t, emulatorStats(t, srv).Requests.RemoveTags, "plan --out must not change anything")
 	return path, plan
+}
+
+// ruleInScope says whether r's paths or fileIds select the file and its
+// exclusions leave it in, read from DESIGN.md section 2 rather than from
+// the code under test.
+func ruleInScope(r *manifest.Rule, id, filePath string) bool {
+	under := func(folders []string) bool {
+		return slices.ContainsFunc(folders, func(d string) bool { return strings.HasPrefix(filePath, d) })
+	}
+	if slices.Contains(r.ExcludeFileIDs, id) || under(r.ExcludePaths) {
+		return false
+	}
+	return slices.Contains(r.FileIDs, id) || under(r.Paths)
+}
+
+// ruleForbids says whether r forbids tag on a file it selects: an exact
+// forbiddenTags entry or a glob matches it, or an allowlist does not.
+func ruleForbids(r *manifest.Rule, tag string) bool {
+	matches := func(patterns []string) bool {
+		return slices.ContainsFunc(patterns, func(p string) bool {
+			ok, _ := path.Match(p, tag)
+			return p == tag || (strings.ContainsAny(p, "*?[") && ok)
+		})
+	}
+	return matches(r.ForbiddenTags) || (len(r.AllowedTags) > 0 && !matches(r.AllowedTags))
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/tagprune/tagprune/manifest"
 )
 
 // NoChangesText is the line RenderText writes for a plan without changes.
@@ -118,10 +120,10 @@ func groupByRule(p *Plan) []ruleGroup {
 		index[r.Name] = len(groups)
 		groups = append(groups, ruleGroup{Name: r.Name, Description: r.Description})
 	}
-	rules := make([]*PlanRule, len(groups))
+	pols := make([]*manifest.Policy, len(groups))
 	for i := range p.Rules {
-		if g := index[p.Rules[i].Name]; rules[g] == nil {
-			rules[g] = &p.Rules[i]
+		if g := index[p.Rules[i].Name]; pols[g] == nil {
+			pols[g] = p.Rules[i].Policy()
 		}
 	}
 	unattributed := ruleGroup{Name: unattributedRule}
@@ -133,7 +135,7 @@ func groupByRule(p *Plan) []ruleGroup {
 			found := false
 			for _, name := range c.Rules {
 				g, ok := index[name]
-				if !ok || !rules[g].Forbids(t) {
+				if !ok || !pols[g].Forbids(t) {
 					continue
 				}
 				if tags := perGroup[g]; len(tags) == 0 || tags[len(tags)-1] != t {
