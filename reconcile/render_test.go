@@ -596,3 +596,35 @@ func BenchmarkRenderText50k(b *testing.B) {
 		}
 	}
 }
+
+// allowlistPlan is a plan of an allowlist rule that removes seven distinct
+// tags, some from several files, beside a denylist rule.
+func allowlistPlan() *reconcile.Plan {
+	p := &reconcile.Plan{
+		FormatVersion: reconcile.FormatVersion, Tool: "v1.2.3", CreatedAt: createdAt,
+		Rules: []manifest.Rule{
+			{Name: "shop-vocabulary", Description: "Only the shop's vocabulary", Paths: []string{"/shop/"}, AllowedTags: []string{"red", "size-*"}, Source: "manifest.yaml:3:5"},
+			{Name: "drafts", Paths: []string{"/"}, ForbiddenTags: []string{"draft"}, Source: "manifest.yaml:9:5"},
+		},
+	}
+	add := func(id, path string, rules []string, tags ...string) {
+		p.Changes = append(p.Changes, reconcile.Change{FileID: id, FilePath: path, TagsBefore: append([]string{"red"}, tags...), RemoveTags: tags, Rules: rules})
+	}
+	add("f1", "/shop/1.jpg", []string{"shop-vocabulary"}, "Red", "promo")
+	add("f2", "/shop/2.jpg", []string{"drafts", "shop-vocabulary"}, "Red", "draft", "promo", "sale")
+	add("f3", "/shop/3.jpg", []string{"shop-vocabulary"}, "Blue", "Red", "green", "xl")
+	add("f4", "/blog/4.jpg", []string{"drafts"}, "draft")
+	p.Batches = []reconcile.Batch{{FileIDs: []string{"f1", "f2", "f3", "f4"}, Tags: []string{"Blue", "Red", "draft", "green", "promo", "sale", "xl"}}}
+	p.Summary = reconcile.Summary{FilesScanned: 10, FilesToChange: 4, TagsToRemove: 11, RemoveTagsCalls: 1}
+	return p
+}
+
+func TestRenderAllowlistSummary(t *testing.T) {
+	text := renderText(t, allowlistPlan(), false)
+	golden(t, "text_allowlist", text)
+	assert.Contains(t, string(text), "  allowlist: would remove 7 distinct tags, most often Red (3 files), promo (2 files), Blue (1 file), draft (1 file), green (1 file), …\n")
+	assert.Equal(t, 1, strings.Count(string(text), "allowlist:"), "only the allowlist rule says so")
+	md := renderMarkdown(t, allowlistPlan())
+	golden(t, "markdown_allowlist", md)
+	assert.Contains(t, string(md), "As an allowlist, it would remove 7 distinct tags, most often Red (3 files)")
+}
