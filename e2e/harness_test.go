@@ -40,8 +40,10 @@ const (
 )
 
 // Paths of the files the tests read, absolute so that runs in other
-// directories can use them: the repository's examples and README, and this
-// package's own fixtures.
+// directories can use them: the repository's examples and README, the
+// manifest package's fixtures (valid and invalid manifests, shared so that
+// every broken manifest the parser knows is also tried through the binary),
+// and this package's own fixtures.
 var (
 	repoRoot          = mustAbs("..")
 	readmeFile        = filepath.Join(repoRoot, "README.md")
@@ -50,8 +52,8 @@ var (
 	testdataDir       = mustAbs("testdata")
 	generatedManifest = filepath.Join(testdataDir, "generated.yaml")
 	splitManifests    = filepath.Join(testdataDir, "split")
-	invalidDir        = filepath.Join(testdataDir, "invalid")
-	validDir          = filepath.Join(testdataDir, "valid")
+	invalidDir        = mustAbs(filepath.Join("..", "manifest", "testdata", "invalid"))
+	validDir          = mustAbs(filepath.Join("..", "manifest", "testdata", "valid"))
 	planFixtures      = filepath.Join(testdataDir, "plans")
 	invalidManifest   = filepath.Join(invalidDir, "several-problems.yaml")
 )

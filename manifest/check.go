@@ -1,32 +1,34 @@
 package manifest
 
 import (
-	"errors"
-	"path"
-	"slices"
+	"context"
 	"strings"
-	"unicode"
 
 	"gopkg.in/yaml.v3"
 )
 
 // check validates the values of a decoded manifest and converts its rules.
-// top is the manifest's node tree, used for positions.
-func (l *loader) check(file string, top *yaml.Node, doc *manifestDoc) {
+// top is the manifest's node tree, used for positions. It stops early, with
+// ctx's error, when ctx is done; it checks ctx once per rule.
+func (l *loader) check(ctx context.Context, file string, top *yaml.Node, doc *manifestDoc) error {
 	rulesNode := lookup(top, "rules")
 	if rulesNode == nil || rulesNode.Kind != yaml.SequenceNode {
-		return
+		return nil
 	}
 	for i, rd := range doc.Rules {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if i >= len(rulesNode.Content) || resolve(rulesNode.Content[i]).Kind != yaml.MappingNode {
 			continue
 		}
 		rn := resolve(rulesNode.Content[i])
 		c := &checker{l: l, file: file, rule: rd.Name}
+		pos := Position{File: file, Line: rulesNode.Content[i].Line, Col: rulesNode.Content[i].Column}
 		r := Rule{
 			Name:        rd.Name,
 			Description: rd.Description,
-			Source:      Position{File: file, Line: rulesNode.Content[i].Line, Col: rulesNode.Content[i].Column},
+			Source:      pos.String(),
 		}
 		nameNode := lookup(rn, "name")
 		switch {
@@ -38,49 +40,54 @@ func (l *loader) check(file string, top *yaml.Node, doc *manifestDoc) {
 			first := l.names[rd.Name]
 			c.errAt(nameNode, "duplicate rule name; it is already defined at %s, and names must be unique across all manifests loaded together", first)
 		default:
-			l.names[rd.Name] = r.Source
+			l.names[rd.Name] = pos
 		}
 
 		filesNode := lookup(rn, "files")
-		r.Files.Paths = c.paths(lookup(filesNode, "paths"))
-		r.Files.FileIDs = c.fileIDs(lookup(filesNode, "fileIds"))
+		r.Paths = c.paths(lookup(filesNode, "paths"))
+		r.FileIDs = c.fileIDs(lookup(filesNode, "fileIds"))
 		if qn := lookup(filesNode, "searchQuery"); qn != nil {
-			r.Files.SearchQuery = strings.TrimSpace(rd.Files.SearchQuery)
-			if msg := checkSearchQuery(rd.Files.SearchQuery); msg != "" {
+			r.SearchQuery = strings.TrimSpace(rd.Files.SearchQuery)
+			if msg := searchQueryProblem(rd.Files.SearchQuery); msg != "" {
 				c.errAt(qn, "%s", msg)
 			}
 		}
 		if exNode := lookup(filesNode, "exclude"); exNode != nil {
-			r.Exclude.Paths = c.paths(lookup(exNode, "paths"))
-			r.Exclude.FileIDs = c.fileIDs(lookup(exNode, "fileIds"))
+			r.ExcludePaths = c.paths(lookup(exNode, "paths"))
+			r.ExcludeFileIDs = c.fileIDs(lookup(exNode, "fileIds"))
 		}
 
-		for j, at := range scalars(lookup(rn, "forbiddenTags")) {
-			t := at.Value
-			switch {
-			case strings.TrimSpace(t) == "":
-				c.errAt(at, "forbiddenTags entry %d is empty; write the tag or remove the entry", j+1)
-				continue
-			case strings.TrimSpace(t) != t:
-				c.errAt(at, "forbidden tag %q has leading or trailing spaces; tags are matched exactly", t)
-				continue
-			}
-			if slices.Contains(r.forbidden, t) {
-				continue
-			}
-			r.forbidden = append(r.forbidden, t)
-			if !IsGlob(t) {
-				r.ExactTags = append(r.ExactTags, t)
-				continue
-			}
-			if _, err := path.Match(t, ""); errors.Is(err, path.ErrBadPattern) {
-				c.errAt(at, "bad glob %q: %v; escape a literal *, ? or [ with \\", t, err)
-				continue
-			}
-			r.Globs = append(r.Globs, t)
-		}
+		r.ForbiddenTags = c.patterns(lookup(rn, "forbiddenTags"), forbiddenKind)
+		r.AllowedTags = c.patterns(lookup(rn, "allowedTags"), allowedKind)
+		r.ForbiddenAITags = c.patterns(lookup(rn, "forbiddenAITags"), forbiddenAIKind)
+		r.ReplaceTags = c.replaceTags(lookup(rn, "replaceTags"))
 		l.rules = append(l.rules, r)
+		l.replaceNodes = append(l.replaceNodes, replaceNodes(lookup(rn, "replaceTags"), file))
 	}
+	return nil
+}
+
+// checkReplaceConflicts reports the replaceTags entries that chain or that
+// their own rule forbids, across every rule loaded, at the position of the
+// replacement tag.
+func (l *loader) checkReplaceConflicts() {
+	for _, c := range replaceConflicts(l.rules) {
+		pos := l.replaceNodes[c.rule][c.old]
+		l.add(pos, l.rules[c.rule].Name, "%s", c.msg)
+	}
+}
+
+// replaceNodes returns where each replaceTags entry's replacement is written.
+func replaceNodes(m *yaml.Node, file string) map[string]Position {
+	out := map[string]Position{}
+	if m == nil || m.Kind != yaml.MappingNode {
+		return out
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		v := m.Content[i+1]
+		out[m.Content[i].Value] = Position{File: file, Line: v.Line, Col: v.Column}
+	}
+	return out
 }
 
 // checker reports problems of one rule.
@@ -115,107 +122,83 @@ func scalars(seq *yaml.Node) []*yaml.Node {
 	return out
 }
 
+// patterns validates a list of tag patterns, keeping the order written and
+// dropping duplicates.
+func (c *checker) patterns(n *yaml.Node, kind patternKind) []string {
+	var out []string
+	seen := map[string]bool{}
+	for j, at := range scalars(n) {
+		if msg := patternProblem(kind, j, at.Value); msg != "" {
+			c.errAt(at, "%s", msg)
+			continue
+		}
+		if !seen[at.Value] {
+			seen[at.Value] = true
+			out = append(out, at.Value)
+		}
+	}
+	return out
+}
+
+// replaceTags validates the entries of a replaceTags mapping.
+func (c *checker) replaceTags(m *yaml.Node) map[string]string {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	var out map[string]string
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], resolve(m.Content[i+1])
+		if k.Kind != yaml.ScalarNode || v.Kind != yaml.ScalarNode || isNull(k) || isNull(v) {
+			continue // reported by the walk
+		}
+		if msg, onKey := replaceProblem(k.Value, v.Value); msg != "" {
+			at := m.Content[i+1]
+			if onKey {
+				at = k
+			}
+			c.errAt(at, "%s", msg)
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[k.Value] = v.Value
+	}
+	return out
+}
+
 // paths validates and normalises the folder paths of a list, dropping duplicates.
 func (c *checker) paths(n *yaml.Node) []string {
 	var out []string
+	seen := map[string]bool{}
 	for _, at := range scalars(n) {
-		p := at.Value
-		norm, msg := normalizePath(p)
+		norm, msg := normalizePath(at.Value)
 		if msg != "" {
 			c.errAt(at, "%s", msg)
 			continue
 		}
-		if !slices.Contains(out, norm) {
+		if !seen[norm] {
+			seen[norm] = true
 			out = append(out, norm)
 		}
 	}
 	return out
 }
 
-// normalizePath checks a folder path and makes it end with "/". It returns
-// a message saying what is wrong, or "".
-func normalizePath(p string) (string, string) {
-	switch {
-	case p == "":
-		return "", `path is empty; write "/" for the whole library`
-	case !strings.HasPrefix(p, "/"):
-		return "", `path "` + p + `" is relative; paths start with "/" (write "/` + p + `")`
-	case strings.Contains(p, "//"):
-		return "", `path "` + p + `" has an empty folder name (//); remove the extra "/"`
-	case strings.ContainsFunc(p, unicode.IsControl):
-		return "", `path "` + p + `" holds a control character`
-	}
-	for seg := range strings.SplitSeq(strings.Trim(p, "/"), "/") {
-		if seg == "." || seg == ".." {
-			return "", `path "` + p + `" holds a "` + seg + `" segment; write the folder path out in full`
-		}
-	}
-	if !strings.HasSuffix(p, "/") {
-		p += "/"
-	}
-	return p, ""
-}
-
-// fileIDs validates fileIds, dropping duplicates. A fileId ends up inside
-// an id IN [...] searchQuery, so it may not hold quotes or spaces.
+// fileIDs validates fileIds, dropping duplicates. It is linear in the
+// number of ids.
 func (c *checker) fileIDs(n *yaml.Node) []string {
 	var out []string
+	seen := map[string]bool{}
 	for j, at := range scalars(n) {
-		id := at.Value
-		switch {
-		case id == "":
-			c.errAt(at, "fileIds entry %d is empty; write the fileId or remove the entry", j+1)
-			continue
-		case strings.ContainsFunc(id, func(r rune) bool {
-			return unicode.IsSpace(r) || unicode.IsControl(r) || r == '"' || r == '\'' || r == '\\'
-		}):
-			c.errAt(at, "fileId %q holds spaces, quotes or backslashes; a fileId is a plain id such as 5e21880d5efe355febd4bccd", id)
+		if msg := fileIDProblem(j, at.Value); msg != "" {
+			c.errAt(at, "%s", msg)
 			continue
 		}
-		if !slices.Contains(out, id) {
-			out = append(out, id)
+		if !seen[at.Value] {
+			seen[at.Value] = true
+			out = append(out, at.Value)
 		}
 	}
 	return out
-}
-
-// checkSearchQuery does a light syntax check of a searchQuery (the API
-// evaluates it): not blank, quotes closed, parentheses balanced outside
-// quotes. It returns a message saying what is wrong, or "".
-func checkSearchQuery(q string) string {
-	if strings.TrimSpace(q) == "" {
-		return "searchQuery is blank; write a query such as createdAt < \"2024-01-01\" or remove the key"
-	}
-	depth, inQuote, escaped := 0, false, false
-	for _, r := range q {
-		if inQuote {
-			switch {
-			case escaped:
-				escaped = false
-			case r == '\\':
-				escaped = true
-			case r == '"':
-				inQuote = false
-			}
-			continue
-		}
-		switch r {
-		case '"':
-			inQuote = true
-		case '(':
-			depth++
-		case ')':
-			depth--
-			if depth < 0 {
-				return "searchQuery has a \")\" without a matching \"(\""
-			}
-		}
-	}
-	if inQuote {
-		return "searchQuery has an unterminated double quote; close the string with \""
-	}
-	if depth > 0 {
-		return "searchQuery has a \"(\" without a matching \")\""
-	}
-	return ""
 }

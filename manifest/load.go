@@ -2,9 +2,11 @@ package manifest
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -26,14 +28,25 @@ const maxExpandedNodes = 100_000
 // a directory, sorted, not recursive) and returns their rules in order. On
 // failure it returns an Errors listing every problem found, each with its
 // file and, where known, line and column; errors.As reaches each *Error.
-func Load(paths ...string) ([]Rule, error) {
+//
+// Load checks ctx before each file and each rule, and returns ctx.Err()
+// (wrapped) when it is done first. Only regular files are opened: a named
+// pipe, a device or a socket, named or found in a directory, is a problem
+// reported without reading it, since reading it could block forever.
+func Load(ctx context.Context, paths ...string) ([]Rule, error) {
 	l := &loader{names: map[string]Position{}}
 	if len(paths) == 0 {
 		return nil, Errors{{Msg: "no manifest given; name at least one manifest file or directory"}}
 	}
 	for _, f := range l.expand(paths) {
-		l.loadFile(f)
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("loading manifests: %w", err)
+		}
+		if err := l.loadFile(ctx, f); err != nil {
+			return nil, fmt.Errorf("loading manifest %s: %w", f, err)
+		}
 	}
+	l.checkReplaceConflicts()
 	if len(l.errs) > 0 {
 		sortErrors(l.errs)
 		return nil, l.errs
@@ -43,13 +56,29 @@ func Load(paths ...string) ([]Rule, error) {
 
 // loader collects the rules and the problems of one Load.
 type loader struct {
-	rules []Rule
-	errs  Errors
-	names map[string]Position // rule name -> where it was first defined
+	rules        []Rule
+	replaceNodes []map[string]Position // per rule: where each replacement tag is written
+	errs         Errors
+	names        map[string]Position // rule name -> where it was first defined
 }
 
 func (l *loader) add(pos Position, rule, format string, args ...any) {
 	l.errs = append(l.errs, &Error{Pos: pos, Rule: rule, Msg: fmt.Sprintf(format, args...)})
+}
+
+// fileKind says in words what a file that is not a regular file is.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m.IsDir():
+		return "a directory"
+	}
+	return "not a regular file"
 }
 
 // expand turns the paths given into the list of files to read, each once.
@@ -69,6 +98,10 @@ func (l *loader) expand(paths []string) []string {
 			continue
 		}
 		if !fi.IsDir() {
+			if !fi.Mode().IsRegular() {
+				l.add(Position{File: p}, "", "manifest is %s, not a regular file; name a YAML file", fileKind(fi.Mode()))
+				continue
+			}
 			addFile(p)
 			continue
 		}
@@ -83,7 +116,18 @@ func (l *loader) expand(paths []string) []string {
 			if e.IsDir() || (ext != ".yaml" && ext != ".yml") {
 				continue
 			}
-			addFile(filepath.Join(p, e.Name()))
+			f := filepath.Join(p, e.Name())
+			// The entry's type comes from the directory; a symbolic link is
+			// followed to what it names.
+			if fi, err := os.Stat(f); err == nil && !fi.Mode().IsRegular() {
+				if fi.IsDir() {
+					continue
+				}
+				l.add(Position{File: f}, "", "manifest is %s, not a regular file; remove it from the directory or name the manifests one by one", fileKind(fi.Mode()))
+				n++
+				continue
+			}
+			addFile(f)
 			n++
 		}
 		if n == 0 {
@@ -152,20 +196,31 @@ func (l *loader) readFile(name string) ([]byte, bool) {
 	return data, true
 }
 
-// loadFile reads, checks and converts one manifest file.
-func (l *loader) loadFile(name string) {
+// loadFile reads, checks and converts one manifest file. It returns only
+// ctx's error; problems of the file are added to l.
+func (l *loader) loadFile(ctx context.Context, name string) error {
 	data, ok := l.readFile(name)
 	if !ok {
-		return
+		return nil
 	}
 	top, ok := l.parse(name, data)
 	if !ok {
-		return
+		return nil
+	}
+	if tagged := explicitTags(top, data); len(tagged) > 0 {
+		for _, t := range tagged {
+			l.add(Position{File: name, Line: t.line, Col: t.col}, "",
+				"explicit YAML tag %s is not allowed in a manifest; remove it and write the value as plain text (quoted if need be)", t.text)
+		}
+		return nil
 	}
 	if pos, size, bad := aliasBomb(top); bad {
 		l.add(Position{File: name, Line: pos.Line, Col: pos.Column}, "",
 			"aliases expand to more than %d YAML nodes (%s); refusing to expand them, write the values out instead", maxExpandedNodes, size)
-		return
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	w := &walker{file: name}
 	w.value(top, reflectType[manifestDoc](), "manifest")
@@ -181,13 +236,90 @@ func (l *loader) loadFile(name string) {
 		if len(w.errs) == 0 {
 			// The walk should have caught everything the decoder rejects.
 			l.yamlError(name, data, err)
-			return
+			return nil
 		}
 		if !errors.As(err, &te) {
-			return
+			return nil
 		}
 	}
-	l.check(name, top, &doc)
+	return l.check(ctx, name, top, &doc)
+}
+
+// explicitTag is a YAML tag written in a manifest.
+type explicitTag struct {
+	line, col int
+	text      string // the tag as written, such as !!binary
+}
+
+// explicitTags returns the explicit YAML tags (!!str, !!binary, !foo, the
+// bare !) written in a manifest, in document order. A manifest holds plain
+// values only: a tag changes how a value is read (!!binary decodes base64)
+// or means nothing to tagprune (!foo), and either way the value read would
+// not be the text written. A node's position is that of its tag, or of its
+// anchor when the tag follows one.
+func explicitTags(top *yaml.Node, data []byte) []explicitTag {
+	lines := bytes.Split(data, []byte("\n"))
+	// runeStarts[i] holds the byte offset of every character of line i,
+	// built only for lines that hold a "!" at all, once: a manifest may
+	// hold a long list on one line, and no tag can start on a line
+	// without a "!".
+	runeStarts := map[int][]int{}
+	// tagAt returns the tag written where n starts, and its column, or "".
+	tagAt := func(n *yaml.Node) (string, int) {
+		if n.Line < 1 || n.Line > len(lines) {
+			return "", 0
+		}
+		line := lines[n.Line-1]
+		starts, ok := runeStarts[n.Line]
+		if !ok {
+			if bytes.IndexByte(line, '!') >= 0 {
+				for i := range string(line) {
+					starts = append(starts, i)
+				}
+			}
+			runeStarts[n.Line] = starts // nil: no tag on this line
+		}
+		if n.Column < 1 || n.Column > len(starts) {
+			return "", 0
+		}
+		rest := line[starts[n.Column-1]:]
+		col := n.Column
+		skip := func(word bool) { // skip a word, or the blanks after it
+			for len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') != word {
+				_, size := utf8.DecodeRune(rest)
+				rest = rest[size:]
+				col++
+			}
+		}
+		if rest[0] == '&' { // an anchor, then maybe a tag
+			skip(true)
+			skip(false)
+		}
+		if len(rest) == 0 || rest[0] != '!' {
+			return "", 0
+		}
+		start, startCol := rest, col
+		skip(true)
+		return string(start[:len(start)-len(rest)]), startCol
+	}
+	var out []explicitTag
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n.Kind != yaml.AliasNode && n.Kind != yaml.DocumentNode {
+			text, col := tagAt(n)
+			switch {
+			case text != "":
+				out = append(out, explicitTag{line: n.Line, col: col, text: text})
+			case n.Style&yaml.TaggedStyle != 0:
+				out = append(out, explicitTag{line: n.Line, col: n.Column, text: n.Tag})
+			}
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(top)
+	return out
 }
 
 // parse reads the single YAML document of a manifest and returns its top node.

@@ -1,10 +1,6 @@
-// Package manifest loads and validates tagprune manifests into Rules.
-// It does no network I/O and reads nothing but the files it is given.
 package manifest
 
 import (
-	"path"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -28,71 +24,72 @@ func (p Position) String() string {
 	return s
 }
 
-// Selection says which files a rule governs, before exclusions.
-type Selection struct {
-	Paths       []string // folder paths, normalised to end with "/"
-	FileIDs     []string
-	SearchQuery string // ImageKit syntax, ANDed with the rest; "" for none
-}
-
-// Rule is one validated manifest rule.
+// Rule is one validated manifest rule. Load returns Rules; a plan file
+// carries them in this JSON form (the field names are part of the plan file
+// format, and the order of the fields is that of the plan's rulesDigest).
+//
+// A file is selected by the rule when it is under one of Paths or listed in
+// FileIDs, matches SearchQuery when there is one, and is neither under one of
+// ExcludePaths nor listed in ExcludeFileIDs. For a selected file, a tag is
+// forbidden by the rule when it matches an entry of ForbiddenTags, or when the
+// rule has AllowedTags and the tag matches none of them, or when it is a key
+// of ReplaceTags. An AITag is forbidden when its name matches an entry of
+// ForbiddenAITags. Entries of ForbiddenTags, AllowedTags and ForbiddenAITags
+// are exact, case-sensitive tags, or globs when they contain *, ? or [
+// (path.Match syntax; \ escapes). ReplaceTags maps exact tags to exact tags.
+//
+// Use Compile to evaluate rules against files.
 type Rule struct {
-	Name        string
-	Description string
-	Files       Selection
-	Exclude     Selection // only Paths and FileIDs are used
-	ExactTags   []string  // forbidden tags written without glob characters
-	Globs       []string  // forbidden tags with *, ? or [ (path.Match syntax)
-	Source      Position  // where the rule starts
-
-	// forbidden holds forbiddenTags as written, duplicates removed.
-	forbidden []string
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// Paths are folder paths, each starting and ending with "/"; "/" is the
+	// whole library.
+	Paths          []string `json:"paths,omitempty"`
+	FileIDs        []string `json:"fileIds,omitempty"`
+	SearchQuery    string   `json:"searchQuery,omitempty"` // ImageKit syntax, ANDed with the rest; "" for none
+	ExcludePaths   []string `json:"excludePaths,omitempty"`
+	ExcludeFileIDs []string `json:"excludeFileIds,omitempty"`
+	ForbiddenTags  []string `json:"forbiddenTags,omitempty"`
+	AllowedTags    []string `json:"allowedTags,omitempty"`
+	// ForbiddenAITags are matched against the names of a file's AITags.
+	ForbiddenAITags []string `json:"forbiddenAITags,omitempty"`
+	// ReplaceTags maps a tag to the tag that replaces it (OLD: NEW).
+	ReplaceTags map[string]string `json:"replaceTags,omitempty"`
+	// Source is where the rule starts, as file:line:col.
+	Source string `json:"source"`
 }
 
-// IsGlob reports whether a forbiddenTags entry is a glob (it contains *, ?
-// or [) rather than an exact tag.
-func IsGlob(tag string) bool { return strings.ContainsAny(tag, "*?[") }
+// IsGlob reports whether a tag pattern (an entry of forbiddenTags,
+// allowedTags or forbiddenAITags) is a glob: it contains *, ? or [.
+func IsGlob(pattern string) bool { return strings.ContainsAny(pattern, "*?[") }
 
-// InScope reports whether a file with this id and path is selected by the
-// rule's paths or fileIds and not excluded. The searchQuery is not checked
-// here: it is evaluated by the API.
-func (r *Rule) InScope(fileID, filePath string) bool {
-	if slices.Contains(r.Exclude.FileIDs, fileID) || underAny(filePath, r.Exclude.Paths) {
-		return false
-	}
-	return slices.Contains(r.Files.FileIDs, fileID) || underAny(filePath, r.Files.Paths)
-}
-
-// underAny reports whether filePath lies in one of folders (each ending in "/").
-func underAny(filePath string, folders []string) bool {
-	for _, f := range folders {
-		if strings.HasPrefix(filePath, f) {
-			return true
+// ExactTags returns the tags the rule forbids by name: the entries of
+// ForbiddenTags that are not globs and the keys of ReplaceTags, sorted and
+// without duplicates. A file that carries none of them can lose a tag to
+// the rule only through a glob or an allowlist (see MatchesAnyTag).
+func (r *Rule) ExactTags() []string {
+	var out []string
+	for _, t := range r.ForbiddenTags {
+		if !IsGlob(t) {
+			out = append(out, t)
 		}
 	}
-	return false
+	for old := range r.ReplaceTags {
+		out = append(out, old)
+	}
+	return sortedUnique(out)
 }
 
-// Forbids reports whether tag is forbidden by the rule, exactly or by a glob.
-func (r *Rule) Forbids(tag string) bool {
-	if slices.Contains(r.ExactTags, tag) {
+// MatchesAnyTag reports whether the rule may forbid a tag that ExactTags does
+// not list: it has a glob in ForbiddenTags or an allowlist.
+func (r *Rule) MatchesAnyTag() bool {
+	if len(r.AllowedTags) > 0 {
 		return true
 	}
-	for _, g := range r.Globs {
-		if ok, err := path.Match(g, tag); err == nil && ok {
+	for _, t := range r.ForbiddenTags {
+		if IsGlob(t) {
 			return true
 		}
 	}
 	return false
-}
-
-// ForbiddenTags returns the rule's forbiddenTags as written (exact tags and
-// globs), in manifest order with duplicates removed. The caller may modify
-// the returned slice.
-func (r *Rule) ForbiddenTags() []string {
-	if r.forbidden == nil {
-		// A Rule built by hand rather than by Load.
-		return append(slices.Clone(r.ExactTags), r.Globs...)
-	}
-	return slices.Clone(r.forbidden)
 }

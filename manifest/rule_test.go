@@ -6,20 +6,27 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tagprune/tagprune/manifest"
 )
 
-func TestRuleInScope(t *testing.T) {
-	r := &manifest.Rule{
-		Files: manifest.Selection{
-			Paths:   []string{"/products/"},
-			FileIDs: []string{"listed", "listed-but-excluded"},
-		},
-		Exclude: manifest.Selection{
-			Paths:   []string{"/products/keep/"},
-			FileIDs: []string{"excluded", "listed-but-excluded"},
-		},
+// selects says whether the rule selects a file with this id and path
+// (every searchQuery matching), through a compiled Matcher.
+func selects(t *testing.T, r manifest.Rule, id, path string) bool {
+	t.Helper()
+	r.Name, r.ForbiddenTags = "r", []string{"x"}
+	m, err := manifest.Compile([]manifest.Rule{r})
+	require.NoError(t, err)
+	return m.Select(id, path, func(string) bool { return true }).Len() == 1
+}
+
+func TestRuleSelection(t *testing.T) {
+	r := manifest.Rule{
+		Paths:          []string{"/products/"},
+		FileIDs:        []string{"listed", "listed-but-excluded"},
+		ExcludePaths:   []string{"/products/keep/"},
+		ExcludeFileIDs: []string{"excluded", "listed-but-excluded"},
 	}
 	tests := []struct {
 		name, id, path string
@@ -31,26 +38,29 @@ func TestRuleInScope(t *testing.T) {
 		{"a folder that only shares a prefix", "a", "/products-old/shoe.jpg", false},
 		{"listed by fileId elsewhere", "listed", "/outlet/shoe.jpg", true},
 		{"under an excluded folder", "a", "/products/keep/shoe.jpg", false},
+		{"under a subfolder of an excluded folder", "a", "/products/keep/old/shoe.jpg", false},
 		{"excluded by fileId", "excluded", "/products/shoe.jpg", false},
 		{"listed and excluded by fileId", "listed-but-excluded", "/outlet/shoe.jpg", false},
 		{"listed but under an excluded folder", "listed", "/products/keep/shoe.jpg", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, r.InScope(tc.id, tc.path))
+			assert.Equal(t, tc.want, selects(t, r, tc.id, tc.path))
 		})
 	}
 	t.Run("the root path selects everything", func(t *testing.T) {
-		root := &manifest.Rule{Files: manifest.Selection{Paths: []string{"/"}}}
-		assert.True(t, root.InScope("a", "/deep/down/file.png"))
+		assert.True(t, selects(t, manifest.Rule{Paths: []string{"/"}}, "a", "/deep/down/file.png"))
 	})
 }
 
 func TestRuleForbids(t *testing.T) {
-	r := &manifest.Rule{
-		ExactTags: []string{"sale2019", "Draft"},
-		Globs:     []string{"campaign-2023-*", "promo-202[0-2]", `literal\*`},
-	}
+	m, err := manifest.Compile([]manifest.Rule{{
+		Name:          "r",
+		Paths:         []string{"/"},
+		ForbiddenTags: []string{"sale2019", "Draft", "campaign-2023-*", "promo-202[0-2]", `literal\*`},
+	}})
+	require.NoError(t, err)
+	sel := m.Select("a", "/a.jpg", nil)
 	tests := []struct {
 		tag  string
 		want bool
@@ -69,17 +79,17 @@ func TestRuleForbids(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(fmt.Sprintf("%q", tc.tag), func(t *testing.T) {
-			assert.Equal(t, tc.want, r.Forbids(tc.tag))
+			assert.Equal(t, tc.want, sel.Forbids(tc.tag))
 		})
 	}
 }
 
-func TestRuleForbiddenTagsOfAHandMadeRule(t *testing.T) {
-	r := &manifest.Rule{ExactTags: []string{"a"}, Globs: []string{"b*"}}
-	got := r.ForbiddenTags()
-	assert.Equal(t, []string{"a", "b*"}, got)
-	got[0] = "changed"
-	assert.Equal(t, []string{"a"}, r.ExactTags, "the caller's copy is its own")
+func TestRuleExactTags(t *testing.T) {
+	r := manifest.Rule{ForbiddenTags: []string{"b", "g*", "a"}, ReplaceTags: map[string]string{"Red": "red"}}
+	assert.Equal(t, []string{"Red", "a", "b"}, r.ExactTags())
+	assert.True(t, r.MatchesAnyTag(), "a glob")
+	assert.False(t, (&manifest.Rule{ForbiddenTags: []string{"a"}}).MatchesAnyTag())
+	assert.True(t, (&manifest.Rule{AllowedTags: []string{"a"}}).MatchesAnyTag(), "an allowlist")
 }
 
 func TestPositionString(t *testing.T) {

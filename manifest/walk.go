@@ -131,6 +131,8 @@ func (w *walker) value(n *yaml.Node, t reflect.Type, what string) {
 			}
 			w.rule = rule
 		}
+	case reflect.Map:
+		w.stringMap(at, n, what)
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode {
 			w.errAt(at, "%s must be a string, not a %s", what, kindName(n))
@@ -223,10 +225,53 @@ func (w *walker) mapping(at, n *yaml.Node, t reflect.Type, what string) {
 		}
 	}
 	if len(alts) > 0 && !anyPresent {
-		w.errAt(at, "%s needs %s (or both); write paths: [/] to govern the whole library", what, strings.Join(alts, " or "))
+		if t == reflectType[filesDoc]() {
+			w.errAt(at, "%s needs %s (or both); write paths: [/] to govern the whole library", what, strings.Join(alts, " or "))
+		} else {
+			w.errAt(at, "%s needs %s or %s: say which tags its files must lose", what, strings.Join(alts[:len(alts)-1], ", "), alts[len(alts)-1])
+		}
 	}
 	if len(n.Content) == 0 && len(alts) == 0 && !slices.ContainsFunc(fields, func(f field) bool { return f.required }) {
 		w.errAt(at, "%s is empty; list %s, or remove it", what, fieldNames(fields))
+	}
+}
+
+// stringMap checks that n is a non-empty mapping of strings to strings
+// (replaceTags).
+func (w *walker) stringMap(at, n *yaml.Node, what string) {
+	switch {
+	case isNull(n):
+		w.errAt(at, "%s is empty; give at least one OLD: NEW entry or remove the key", what)
+		return
+	case n.Kind != yaml.MappingNode:
+		w.errAt(at, "%s must be a mapping of OLD: NEW tags, not a %s", what, kindName(n))
+		return
+	case len(n.Content) == 0:
+		w.errAt(at, "%s is an empty mapping; give at least one OLD: NEW entry or remove the key", what)
+		return
+	}
+	seen := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		switch {
+		case k.Kind != yaml.ScalarNode || isNull(k):
+			w.errAt(k, "keys of %s must be tags, not a %s", what, kindName(k))
+			continue
+		case k.ShortTag() == "!!merge":
+			w.errAt(k, "merge keys (<<) are not supported in a manifest; write the keys out")
+			continue
+		}
+		if first, dup := seen[k.Value]; dup {
+			w.errAt(k, "duplicate key %q in %s; it was first set at line %d", k.Value, what, first.Line)
+			continue
+		}
+		seen[k.Value] = k
+		switch rv := resolve(v); {
+		case isNull(rv):
+			w.errAt(v, "%s entry %q has no replacement; write %s: NEW", what, k.Value, k.Value)
+		case rv.Kind != yaml.ScalarNode:
+			w.errAt(v, "%s entry %q must be a tag, not a %s", what, k.Value, kindName(rv))
+		}
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tagprune/tagprune/api"
+	"github.com/tagprune/tagprune/manifest"
 )
 
 // Apply defaults.
@@ -25,6 +26,10 @@ const (
 	OutcomeOK      = "ok"
 	OutcomePartial = "partial"
 	OutcomeMissing = "missing"
+	// OutcomeSplit marks a call the API refused as a bad request (400):
+	// its files were sent again in two halves, each its own entry, so that
+	// the files the API refuses end failed and the others changed.
+	OutcomeSplit   = "split"
 	OutcomeFailed  = "failed"
 	OutcomeSkipped = "skipped"
 )
@@ -33,18 +38,37 @@ const (
 // returns a report of every planned file. The report is returned even when
 // err is not nil.
 //
+// The plan is made by MakePlan from one read of the library, and its
+// batches come from that same read, so every tag of every call is
+// forbidden, by the plan's rules, for every file of the call in the state
+// that read returned: the safety invariant holds by construction. Apply
+// checks it again all the same (CheckConsistency) before it sends anything,
+// and refuses, sending nothing, a plan that fails. A saved plan goes through
+// ApplySavedPlan, which also checks it against the library's state.
+//
 // A 207 answer's failed files are sent again with the same tags, at most
 // opts.MaxFileRetries more times; what still fails is StatusFailed with the
 // API's message. A 404 answer's missing files are StatusMissing and the rest
-// of the call is sent again. Any other error is fatal: the call's files are
-// StatusFailed, no new call starts, and Apply returns the error. Files whose
-// removals the API did not confirm stay StatusPending.
+// of the call is sent again. A 400 answer (the API refuses the call as
+// sent) splits the call into two halves sent on their own, down to single
+// files, so that the files the API refuses end StatusFailed with its
+// message and the others are changed; the apply goes on (a call of n files
+// costs at most 2n-1 requests so). Any other error is fatal: the call's
+// files are StatusFailed, no new call starts, and Apply returns the error.
+// Files whose removals the API did not confirm stay StatusPending.
 //
-// When ctx is cancelled no new call starts; calls in flight run on, detached
-// from ctx, for at most opts.Grace. The report is then marked Interrupted and
-// the error wraps ctx.Err(). Files that could not be changed because of a 207
-// do not make err non-nil: the report's Summary.FilesFailed says so.
+// When ctx is cancelled no new call starts, nor any re-send of a call;
+// calls in flight run on, detached from ctx, for at most opts.Grace. The
+// report is then marked Interrupted and the error wraps ctx.Err(). Files
+// that could not be changed because of a 207 or a 400 do not make err
+// non-nil: the report's Summary.FilesFailed says so.
 func Apply(ctx context.Context, lib Library, plan *Plan, opts ApplyOptions) (*Report, error) {
+	if _, err := checkConsistency(plan); err != nil {
+		r := newReport("apply", plan, opts.Tool)
+		finishReport(r, plan, lib)
+		r.Error = err.Error()
+		return r, err
+	}
 	return apply(ctx, lib, plan, opts, nil)
 }
 
@@ -167,36 +191,41 @@ func (a *applier) stopped() bool {
 
 // send makes one planned call, and its retries and re-sends.
 func (a *applier) send(ctx context.Context, b Batch) []BatchResult {
+	type pendingCall struct {
+		ids   []string
+		round int // how many times these files were sent again after a 207
+	}
 	var out []BatchResult
-	ids := slices.Clone(b.FileIDs)
-	round := 0
-	for len(ids) > 0 {
-		res, err := a.lib.RemoveTags(ctx, ids, b.Tags)
-		br := BatchResult{FileIDs: ids, Tags: b.Tags, HTTPStatus: res.StatusCode, Attempts: res.Attempts}
+	work := []pendingCall{{ids: slices.Clone(b.FileIDs)}}
+	for n := 0; len(work) > 0; n++ {
+		w := work[0]
+		work = work[1:]
+		if n > 0 && a.ctx.Err() != nil {
+			// Interrupted: a re-send would start a new call. Its files
+			// stay pending.
+			continue
+		}
+		res, err := a.lib.RemoveTags(ctx, w.ids, b.Tags)
+		br := BatchResult{Endpoint: b.Endpoint, FileIDs: w.ids, Tags: b.Tags, HTTPStatus: res.StatusCode, Attempts: res.Attempts}
 		var pe *api.PartialError
 		var ae *api.Error
-		var next []string
 		switch {
 		case err == nil:
 			br.Outcome = OutcomeOK
-			a.mark(ids, StatusChanged, "")
+			a.mark(w.ids, StatusChanged, "")
 		case errors.As(err, &pe):
 			br.Outcome = OutcomePartial
 			if br.HTTPStatus == 0 {
 				br.HTTPStatus = 207
 			}
 			br.Error = err.Error()
-			a.mark(intersect(res.Succeeded, ids), StatusChanged, "")
+			a.mark(intersect(res.Succeeded, w.ids), StatusChanged, "")
 			msgs := map[string]string{}
 			for _, fe := range slices.Concat(pe.Failed, res.Failed) {
 				msgs[fe.FileID] = fe.Error
 			}
-			for _, id := range ids {
-				if !slices.Contains(res.Succeeded, id) {
-					next = append(next, id)
-				}
-			}
-			round++
+			next := minusIDs(w.ids, res.Succeeded)
+			round := w.round + 1
 			if round > a.retries || a.ctx.Err() != nil {
 				for _, id := range next {
 					msg := msgs[id]
@@ -211,21 +240,17 @@ func (a *applier) send(ctx context.Context, b Batch) []BatchResult {
 				}
 				next = nil
 			}
-		case errors.As(err, &ae) && ae.Kind == api.ErrNotFound && len(intersect(ae.MissingFileIDs, ids)) > 0:
+			if len(next) > 0 {
+				work = append(work, pendingCall{ids: next, round: round})
+			}
+		case errors.As(err, &ae) && ae.Kind == api.ErrNotFound && len(intersect(ae.MissingFileIDs, w.ids)) > 0:
 			br.Outcome = OutcomeMissing
 			br.HTTPStatus, br.Attempts = ae.StatusCode, ae.Attempts
 			br.Error = err.Error()
-			missing := intersect(ae.MissingFileIDs, ids)
+			missing := intersect(ae.MissingFileIDs, w.ids)
 			a.mark(missing, StatusMissing, "")
-			for _, id := range ids {
-				if !slices.Contains(missing, id) {
-					next = append(next, id)
-				}
-			}
-			if a.ctx.Err() != nil {
-				// Interrupted: re-sending the rest would start a new call.
-				// Those files stay pending.
-				next = nil
+			if rest := minusIDs(w.ids, missing); len(rest) > 0 {
+				work = append(work, pendingCall{ids: rest, round: w.round})
 			}
 		case a.ctx.Err() != nil && (ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
 			// Interrupted and out of grace: the outcome is unknown.
@@ -234,17 +259,34 @@ func (a *applier) send(ctx context.Context, b Batch) []BatchResult {
 			if errors.As(err, &ae) {
 				br.HTTPStatus, br.Attempts = ae.StatusCode, ae.Attempts
 			}
+		case errors.As(err, &ae) && ae.Kind == api.ErrBadRequest && ae.StatusCode == 400:
+			br.HTTPStatus, br.Attempts = ae.StatusCode, ae.Attempts
+			br.Error = err.Error()
+			if len(w.ids) == 1 {
+				br.Outcome = OutcomeFailed
+				msg := ae.Message
+				if msg == "" {
+					msg = "bad request"
+				}
+				a.mark(w.ids, StatusFailed, fmt.Sprintf("the API refused to remove %s from this file (HTTP 400): %s", tagList(b.Tags), msg))
+				break
+			}
+			br.Outcome = OutcomeSplit
+			if a.stopped() {
+				break // no new call: the files stay pending
+			}
+			half := len(w.ids) / 2
+			work = append(work, pendingCall{ids: w.ids[:half], round: w.round}, pendingCall{ids: w.ids[half:], round: w.round})
 		default:
 			br.Outcome = OutcomeFailed
 			br.Error = err.Error()
 			if errors.As(err, &ae) {
 				br.HTTPStatus, br.Attempts = ae.StatusCode, ae.Attempts
 			}
-			a.mark(ids, StatusFailed, err.Error())
-			a.setFatal(fmt.Errorf("removing tags %q from %d files: %w", b.Tags, len(ids), err))
+			a.mark(w.ids, StatusFailed, err.Error())
+			a.setFatal(fmt.Errorf("removing tags %q from %d files: %w", b.Tags, len(w.ids), err))
 		}
 		out = append(out, br)
-		ids = next
 	}
 	return out
 }
@@ -279,9 +321,22 @@ func (a *applier) setFatal(err error) {
 
 // intersect returns the elements of a that are in b, in a's order.
 func intersect(a, b []string) []string {
+	in := setOf(b)
 	var out []string
 	for _, x := range a {
-		if slices.Contains(b, x) {
+		if in[x] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// minusIDs returns the elements of a that are not in b, in a's order.
+func minusIDs(a, b []string) []string {
+	in := setOf(b)
+	var out []string
+	for _, x := range a {
+		if !in[x] {
 			out = append(out, x)
 		}
 	}
@@ -300,7 +355,7 @@ func newReport(command string, plan *Plan, tool string) *Report {
 		Batches:       []BatchResult{},
 	}
 	if r.Rules == nil {
-		r.Rules = []PlanRule{}
+		r.Rules = []manifest.Rule{}
 	}
 	for i, c := range plan.Changes {
 		r.Files[i] = FileResult{FileID: c.FileID, FilePath: c.FilePath, RemoveTags: c.RemoveTags, Rules: c.Rules, Status: StatusPending}

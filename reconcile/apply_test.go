@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -13,13 +14,14 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/tagprune/tagprune/api"
+	"github.com/tagprune/tagprune/api/imagekittest"
 	"github.com/tagprune/tagprune/manifest"
 )
 
 // planFor plans rule r ("x" forbidden everywhere) over n files, size per call.
-func planFor(t *testing.T, n, size int) (*fakeLib, *Plan) {
+func planFor(t *testing.T, n, size int) (*testLib, *Plan) {
 	t.Helper()
-	lib := newFakeLib(nFiles("f", n, "/a/", "x", "keep")...)
+	lib := newTestLib(t, nFiles("f", n, "/a/", "x", "keep"))
 	p, err := MakePlan(context.Background(), lib, []manifest.Rule{rule("r", []string{"/"}, nil, "x")}, PlanOptions{BatchSize: size})
 	require.NoError(t, err)
 	require.Len(t, p.Changes, n)
@@ -88,7 +90,7 @@ func TestApply(t *testing.T) {
 		assert.Equal(t, 3, r.Summary.FilesChanged)
 		assert.Equal(t, []string{"partial", "ok"}, outcomes(r))
 		assert.Equal(t, []string{"f0001"}, r.Batches[1].FileIDs)
-		assert.Equal(t, []string{"x"}, lib.calls[1].Tags)
+		assert.Equal(t, []string{"x"}, lib.sent()[1].Tags)
 		assert.Equal(t, 207, r.Batches[0].HTTPStatus)
 	})
 
@@ -99,7 +101,7 @@ func TestApply(t *testing.T) {
 		}
 		r, err := Apply(context.Background(), lib, p, ApplyOptions{MaxFileRetries: 2})
 		require.NoError(t, err)
-		assert.Len(t, lib.calls, 3)
+		assert.Len(t, lib.sent(), 3)
 		assert.Equal(t, map[string]string{"f0000": StatusChanged, "f0001": StatusChanged, "f0002": StatusFailed}, statuses(r))
 		assert.Contains(t, r.Files[2].Error, "Error in removing tags")
 		assert.Equal(t, 1, r.Summary.FilesFailed)
@@ -108,7 +110,7 @@ func TestApply(t *testing.T) {
 
 	t.Run("404 drops the missing files and sends the rest again", func(t *testing.T) {
 		lib, p := planFor(t, 4, 50)
-		delete(lib.files, "f0001")
+		lib.remove("f0001")
 		r, err := Apply(context.Background(), lib, p, ApplyOptions{})
 		require.NoError(t, err)
 		assert.Equal(t, map[string]string{"f0000": StatusChanged, "f0001": StatusMissing, "f0002": StatusChanged, "f0003": StatusChanged}, statuses(r))
@@ -126,7 +128,7 @@ func TestApply(t *testing.T) {
 		var ae *api.Error
 		require.ErrorAs(t, err, &ae)
 		assert.Equal(t, 401, ae.StatusCode)
-		assert.Len(t, lib.calls, 1)
+		assert.Len(t, lib.sent(), 1)
 		assert.Equal(t, map[string]string{"f0000": StatusFailed, "f0001": StatusFailed, "f0002": StatusPending, "f0003": StatusPending, "f0004": StatusPending, "f0005": StatusPending}, statuses(r))
 		assert.Equal(t, []string{"failed", "skipped", "skipped"}, outcomes(r))
 		assert.Equal(t, 4, r.Summary.FilesPending)
@@ -144,7 +146,7 @@ func TestApply(t *testing.T) {
 		r, err := Apply(ctx, lib, p, ApplyOptions{Concurrency: 1})
 		require.ErrorIs(t, err, context.Canceled)
 		assert.True(t, r.Interrupted)
-		assert.Len(t, lib.calls, 1)
+		assert.Len(t, lib.sent(), 1)
 		assert.Equal(t, map[string]string{"f0000": StatusChanged, "f0001": StatusChanged, "f0002": StatusPending, "f0003": StatusPending, "f0004": StatusPending, "f0005": StatusPending}, statuses(r))
 	})
 
@@ -174,8 +176,88 @@ func TestApply(t *testing.T) {
 		r, err := Apply(ctx, lib, p, ApplyOptions{Concurrency: 1, Grace: time.Millisecond})
 		require.ErrorIs(t, err, context.Canceled)
 		assert.True(t, r.Interrupted)
-		assert.Len(t, lib.calls, 1)
+		assert.Len(t, lib.sent(), 1)
 		assert.Equal(t, 4, r.Summary.FilesPending)
 		assert.Equal(t, []string{"failed", "skipped"}, outcomes(r))
 	})
+
+	t.Run("a call the API refuses with 400 is split down to the files it refuses", func(t *testing.T) {
+		lib, p := planFor(t, 8, 50)
+		lib.hook = func(_ context.Context, n int, ids, tags []string) (api.RemoveTagsResult, error, bool) {
+			if slices.Contains(ids, "f0005") {
+				return api.RemoveTagsResult{}, badRequest("a tag of file f0005 cannot be removed"), true
+			}
+			return api.RemoveTagsResult{}, nil, false
+		}
+		r, err := Apply(context.Background(), lib, p, ApplyOptions{Concurrency: 1})
+		require.NoError(t, err, "a refused file does not stop the apply")
+		want := map[string]string{}
+		for i := range 8 {
+			want[fmt.Sprintf("f%04d", i)] = StatusChanged
+		}
+		want["f0005"] = StatusFailed
+		assert.Equal(t, want, statuses(r))
+		assert.Equal(t, 1, r.Summary.FilesFailed)
+		assert.Equal(t, 7, r.Summary.FilesChanged)
+		assert.Contains(t, r.Files[5].Error, "HTTP 400")
+		assert.Contains(t, r.Files[5].Error, "a tag of file f0005 cannot be removed")
+		assert.Equal(t, []string{"x", "keep"}, lib.tags("f0005"), "the refused file keeps its tags")
+		assert.Equal(t, []string{"keep"}, lib.tags("f0004"))
+		// 8 files: [0-7] split, [0-3] ok, [4-7] split, [4 5] split,
+		// [6 7] ok, [4] ok, [5] failed.
+		assert.Equal(t, []string{"split", "ok", "split", "split", "ok", "ok", "failed"}, outcomes(r))
+		assert.LessOrEqual(t, len(lib.sent()), 2*8-1)
+		for _, b := range r.Batches {
+			if b.Outcome == OutcomeSplit || b.Outcome == OutcomeFailed {
+				assert.Equal(t, 400, b.HTTPStatus)
+			}
+		}
+	})
+
+	t.Run("a call whose every file the API refuses fails them all and the next call still goes", func(t *testing.T) {
+		lib, p := planFor(t, 4, 2)
+		lib.hook = func(_ context.Context, n int, ids, tags []string) (api.RemoveTagsResult, error, bool) {
+			if slices.Contains(ids, "f0000") || slices.Contains(ids, "f0001") {
+				return api.RemoveTagsResult{}, badRequest("refused"), true
+			}
+			return api.RemoveTagsResult{}, nil, false
+		}
+		r, err := Apply(context.Background(), lib, p, ApplyOptions{Concurrency: 1})
+		require.NoError(t, err)
+		assert.Equal(t, map[string]string{"f0000": StatusFailed, "f0001": StatusFailed, "f0002": StatusChanged, "f0003": StatusChanged}, statuses(r))
+		assert.Len(t, lib.sent(), 4, "one split call of two, its two halves, and the next call")
+	})
+
+	t.Run("an interrupt during a split leaves the halves pending", func(t *testing.T) {
+		lib, p := planFor(t, 4, 50)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		lib.hook = func(_ context.Context, n int, ids, tags []string) (api.RemoveTagsResult, error, bool) {
+			cancel()
+			return api.RemoveTagsResult{}, badRequest("refused"), true
+		}
+		r, err := Apply(ctx, lib, p, ApplyOptions{})
+		require.ErrorIs(t, err, context.Canceled)
+		assert.Len(t, lib.sent(), 1, "no half is sent after the interrupt")
+		assert.Equal(t, 4, r.Summary.FilesPending)
+		assert.Equal(t, []string{"split"}, outcomes(r))
+	})
+
+	t.Run("a plan that disagrees with itself is refused before anything is sent", func(t *testing.T) {
+		lib := newTestLib(t, []imagekittest.File{file("x1", "/a/x1.jpg", "x", "y", "keep")})
+		p, err := MakePlan(context.Background(), lib, []manifest.Rule{rule("R1", []string{"/a/"}, nil, "x"), rule("R2", []string{"/b/"}, nil, "y")}, PlanOptions{})
+		require.NoError(t, err)
+		p.Batches[0].Tags = []string{"x", "y"}
+		r, err := Apply(context.Background(), lib, p, ApplyOptions{})
+		require.ErrorIs(t, err, ErrInconsistentPlan)
+		assert.Contains(t, err.Error(), `batch 1 would remove tag "y" from file x1 (/a/x1.jpg), where no rule that selects it forbids it`)
+		assert.Empty(t, lib.sent())
+		assert.Equal(t, 1, r.Summary.FilesPending)
+		assert.Equal(t, []string{"x", "y", "keep"}, lib.tags("x1"))
+	})
+}
+
+// badRequest is the error of a call the API refuses as sent.
+func badRequest(msg string) error {
+	return &api.Error{Op: "remove tags", StatusCode: 400, Kind: api.ErrBadRequest, Message: msg, Attempts: 1}
 }

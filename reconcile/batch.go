@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/tagprune/tagprune/api"
+	"github.com/tagprune/tagprune/manifest"
 )
 
 // mergeWindow is how many open calls a leftover call is tried against when
@@ -16,15 +17,16 @@ const mergeWindow = 64
 // size files (1..50; anything else means 50).
 //
 // Every call (F, T) keeps the safety invariant: every tag in T is forbidden
-// for every file in F, where forbidden is judged by forbidIndex from the plan's
-// own rules and changes. The algorithm:
+// for every file in F, where forbidden is judged from the plan's own rules
+// and changes (ruleSet.recorded: the rules known to select each file, as the
+// plan records it, which is the state MakePlan read). The algorithm:
 //
 //  1. Group the files by their exact removal set and cut each group into
 //     calls of size files. Those calls remove exactly remove(f).
 //  2. The leftover (partial) call of each group is split back into files,
-//     which are pooled by signature (the set of forbidden patterns of the
-//     rules selecting them; equal signatures mean equal forbidden sets, so the
-//     union of their removal sets is forbidden for all of them). Each pool is
+//     which are pooled by signature (manifest.Selection.Signature: equal
+//     signatures mean equal forbidden sets, so the union of their removal
+//     sets is forbidden for all of them). Each pool is
 //     cut into calls of size files carrying the union of their tags.
 //  3. The last partial call of each pool is merged, first-fit decreasing over
 //     at most mergeWindow open calls, into another call when both fit in size
@@ -37,11 +39,10 @@ const mergeWindow = 64
 // partial). Time is O(N log N) for sorting plus O(P * mergeWindow * size * T)
 // for step 3 with P pools and T tags per call. The output is deterministic for
 // a given input order: files keep their order in changes, tags are sorted.
-func makeBatches(changes []Change, rules []PlanRule, size int) []Batch {
+func makeBatches(changes []Change, rs *ruleSet, size int) []Batch {
 	if size <= 0 || size > api.MaxRemoveTagsFiles {
 		size = api.MaxRemoveTagsFiles
 	}
-	ix := newForbidIndex(rules)
 
 	// Step 1: group by exact removal set.
 	groups := map[string][]int{}
@@ -58,7 +59,7 @@ func makeBatches(changes []Change, rules []PlanRule, size int) []Batch {
 	var out []Batch
 	pools := map[string][]int{}
 	var poolKeys []string
-	sels := map[int][]int{} // selecting rules of leftover files
+	sels := map[int]*manifest.Selection{} // selecting rules of leftover files
 	for _, k := range keys {
 		idx := groups[k]
 		full := len(idx) / size * size
@@ -66,9 +67,9 @@ func makeBatches(changes []Change, rules []PlanRule, size int) []Batch {
 			out = append(out, batchOf(changes, idx[lo:lo+size]))
 		}
 		for _, i := range idx[full:] {
-			sel := ix.selecting(&changes[i])
+			sel := rs.recorded(&changes[i])
 			sels[i] = sel
-			sig := ix.signature(sel)
+			sig := sel.Signature()
 			if _, ok := pools[sig]; !ok {
 				poolKeys = append(poolKeys, sig)
 			}
@@ -103,7 +104,7 @@ func makeBatches(changes []Change, rules []PlanRule, size int) []Batch {
 				continue
 			}
 			for _, i := range files {
-				if !ix.forbids(sels[i], t) {
+				if !sels[i].Forbids(t) {
 					return false
 				}
 			}
@@ -138,7 +139,7 @@ func makeBatches(changes []Change, rules []PlanRule, size int) []Batch {
 		for k, i := range b.files {
 			ids[k] = changes[i].FileID
 		}
-		out = append(out, Batch{FileIDs: ids, Tags: b.tags})
+		out = append(out, Batch{Endpoint: EndpointRemoveTags, FileIDs: ids, Tags: b.tags})
 	}
 	return out
 }
@@ -153,7 +154,7 @@ func batchOf(changes []Change, idx []int) Batch {
 		tags = append(tags, changes[i].RemoveTags...)
 	}
 	slices.Sort(tags)
-	return Batch{FileIDs: ids, Tags: slices.Compact(tags)}
+	return Batch{Endpoint: EndpointRemoveTags, FileIDs: ids, Tags: slices.Compact(tags)}
 }
 
 // unionSorted returns the sorted union of two sorted, duplicate-free lists.

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tagprune/tagprune/api"
+	"github.com/tagprune/tagprune/api/imagekittest"
 	"github.com/tagprune/tagprune/manifest"
 )
 
@@ -20,7 +20,7 @@ func TestBatches(t *testing.T) {
 	tests := []struct {
 		name      string
 		rules     []manifest.Rule
-		files     []api.File
+		files     []imagekittest.File
 		size      int
 		wantCalls int
 	}{
@@ -44,28 +44,42 @@ func TestBatches(t *testing.T) {
 		{
 			name:      "files whose tags are not forbidden for each other are not merged",
 			rules:     []manifest.Rule{rule("A", []string{"/a/"}, nil, "x"), rule("B", []string{"/b/"}, nil, "y")},
-			files:     []api.File{file("f1", "/a/1.jpg", "x", "y"), file("f2", "/b/2.jpg", "x", "y")},
+			files:     []imagekittest.File{file("f1", "/a/1.jpg", "x", "y"), file("f2", "/b/2.jpg", "x", "y")},
 			size:      50,
 			wantCalls: 2,
 		},
 		{
 			name:      "partial calls of different forbidden sets merge when the union is forbidden for all",
 			rules:     []manifest.Rule{rule("A", []string{"/a/"}, nil, "x", "y"), rule("B", []string{"/b/"}, nil, "x")},
-			files:     []api.File{file("f1", "/a/1.jpg", "x"), file("f2", "/b/2.jpg", "x")},
+			files:     []imagekittest.File{file("f1", "/a/1.jpg", "x"), file("f2", "/b/2.jpg", "x")},
 			size:      50,
 			wantCalls: 1,
 		},
 		{
 			name:      "a merge is checked against forbidden(f), not remove(f)",
 			rules:     []manifest.Rule{rule("A", []string{"/"}, nil, "x", "y"), rule("B", []string{"/b/"}, nil, "z")},
-			files:     []api.File{file("f1", "/a/1.jpg", "x"), file("f2", "/b/2.jpg", "y", "z")},
+			files:     []imagekittest.File{file("f1", "/a/1.jpg", "x"), file("f2", "/b/2.jpg", "y", "z")},
+			size:      50,
+			wantCalls: 2,
+		},
+		{
+			name:      "files an allowlist governs merge with files of the same allowlist",
+			rules:     []manifest.Rule{allow("A", []string{"/a/"}, "keep"), allow("B", []string{"/b/"}, "keep")},
+			files:     []imagekittest.File{file("f1", "/a/1.jpg", "x", "keep"), file("f2", "/b/2.jpg", "y", "keep")},
+			size:      50,
+			wantCalls: 1,
+		},
+		{
+			name:      "an allowlist tag is not merged into a call for a file the allowlist does not govern",
+			rules:     []manifest.Rule{allow("A", []string{"/a/"}, "keep"), rule("B", []string{"/b/"}, nil, "y")},
+			files:     []imagekittest.File{file("f1", "/a/1.jpg", "x", "keep"), file("f2", "/b/2.jpg", "y", "x")},
 			size:      50,
 			wantCalls: 2,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			lib := newFakeLib(tt.files...)
+			lib := newTestLib(t, tt.files)
 			p, err := MakePlan(context.Background(), lib, tt.rules, PlanOptions{BatchSize: tt.size})
 			require.NoError(t, err)
 			assert.Len(t, p.Batches, tt.wantCalls)
@@ -75,8 +89,8 @@ func TestBatches(t *testing.T) {
 	}
 }
 
-func nFiles(prefix string, n int, dir string, tags ...string) []api.File {
-	var out []api.File
+func nFiles(prefix string, n int, dir string, tags ...string) []imagekittest.File {
+	var out []imagekittest.File
 	for i := range n {
 		out = append(out, file(fmt.Sprintf("%s%04d", prefix, i), fmt.Sprintf("%s%s%04d.jpg", dir, prefix, i), tags...))
 	}
@@ -85,26 +99,25 @@ func nFiles(prefix string, n int, dir string, tags ...string) []api.File {
 
 // trueSelects says whether rule r selects f, straight from the manifest
 // semantics (no searchQuery in these tests).
-func trueSelects(r manifest.Rule, f api.File) bool {
+func trueSelects(r manifest.Rule, f imagekittest.File) bool {
 	under := func(folders []string) bool {
 		return slices.ContainsFunc(folders, func(d string) bool { return strings.HasPrefix(f.FilePath, d) })
 	}
-	if slices.Contains(r.Exclude.FileIDs, f.FileID) || under(r.Exclude.Paths) {
+	if slices.Contains(r.ExcludeFileIDs, f.FileID) || under(r.ExcludePaths) {
 		return false
 	}
-	return slices.Contains(r.Files.FileIDs, f.FileID) || under(r.Files.Paths)
+	return slices.Contains(r.FileIDs, f.FileID) || under(r.Paths)
 }
 
-func trueForbidden(rules []manifest.Rule, f api.File, tag string) bool {
-	for _, r := range rules {
-		if !trueSelects(r, f) {
-			continue
-		}
-		if slices.Contains(r.ExactTags, tag) {
+// trueMatches says whether tag matches one of the patterns: equal to it, or
+// matched by it as a glob.
+func trueMatches(patterns []string, tag string) bool {
+	for _, p := range patterns {
+		if p == tag {
 			return true
 		}
-		for _, g := range r.Globs {
-			if ok, _ := path.Match(g, tag); ok {
+		if strings.ContainsAny(p, "*?[") {
+			if ok, _ := path.Match(p, tag); ok {
 				return true
 			}
 		}
@@ -112,11 +125,23 @@ func trueForbidden(rules []manifest.Rule, f api.File, tag string) bool {
 	return false
 }
 
+func trueForbidden(rules []manifest.Rule, f imagekittest.File, tag string) bool {
+	for _, r := range rules {
+		if !trueSelects(r, f) {
+			continue
+		}
+		if trueMatches(r.ForbiddenTags, tag) || (len(r.AllowedTags) > 0 && !trueMatches(r.AllowedTags, tag)) {
+			return true
+		}
+	}
+	return false
+}
+
 // assertInvariant checks the safety invariant of every batch against the
 // manifest semantics.
-func assertInvariant(t *testing.T, rules []manifest.Rule, files []api.File, p *Plan, size int) {
+func assertInvariant(t *testing.T, rules []manifest.Rule, files []imagekittest.File, p *Plan, size int) {
 	t.Helper()
-	byID := map[string]api.File{}
+	byID := map[string]imagekittest.File{}
 	for _, f := range files {
 		byID[f.FileID] = f
 	}
@@ -149,7 +174,7 @@ func TestBatchProperties(t *testing.T) {
 	}
 	for iter := range 300 {
 		n := rng.Intn(250)
-		var files []api.File
+		var files []imagekittest.File
 		for i := range n {
 			f := file(fmt.Sprintf("id%04d", i), fmt.Sprintf("%s%d.jpg", folders[rng.Intn(len(folders))], i), sample(pool, 0.3)...)
 			f = withAI(f, sample(pool, 0.2)...)
@@ -179,7 +204,13 @@ func TestBatchProperties(t *testing.T) {
 			}
 			mr := rule(fmt.Sprintf("r%d", r), paths, ids, forb...)
 			if !sameSet && rng.Intn(4) == 0 {
-				mr.Exclude = manifest.Selection{Paths: sample(folders, 0.3), FileIDs: []string{fmt.Sprintf("id%04d", rng.Intn(n+1))}}
+				mr.ExcludePaths, mr.ExcludeFileIDs = sample(folders, 0.3), []string{fmt.Sprintf("id%04d", rng.Intn(n+1))}
+			}
+			if !sameSet && rng.Intn(5) == 0 {
+				mr.AllowedTags = sample(patterns, 0.5)
+				if len(mr.AllowedTags) == 0 {
+					mr.AllowedTags = []string{"keep"}
+				}
 			}
 			rules = append(rules, mr)
 		}
@@ -188,7 +219,7 @@ func TestBatchProperties(t *testing.T) {
 			size = 1 + rng.Intn(50)
 		}
 
-		lib := newFakeLib(files...)
+		lib := newTestLib(t, files)
 		p, err := MakePlan(context.Background(), lib, rules, PlanOptions{BatchSize: size})
 		require.NoError(t, err, "iteration %d", iter)
 		require.NoError(t, CheckConsistency(p), "iteration %d", iter)
@@ -201,6 +232,7 @@ func TestBatchProperties(t *testing.T) {
 		r, err := Apply(context.Background(), lib, p, ApplyOptions{Concurrency: 3})
 		require.NoError(t, err, "iteration %d", iter)
 		require.Equal(t, len(p.Changes), r.Summary.FilesChanged)
+		after := lib.files()
 		for _, f := range files {
 			var want []string
 			for _, tag := range f.Tags {
@@ -208,7 +240,7 @@ func TestBatchProperties(t *testing.T) {
 					want = append(want, tag)
 				}
 			}
-			got := lib.tags(f.FileID)
+			got := after[f.FileID].Tags
 			require.True(t, slices.Equal(want, got), "iteration %d: file %s: tags %q, want %q", iter, f.FileID, got, want)
 		}
 		again, err := MakePlan(context.Background(), lib, rules, PlanOptions{BatchSize: size})

@@ -9,22 +9,25 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/tagprune/tagprune/api"
+	"github.com/tagprune/tagprune/api/imagekittest"
 	"github.com/tagprune/tagprune/manifest"
 )
 
 // TestBatchCallBound checks DESIGN.md's bound on random plans: never more
 // removeTags calls than one per distinct removal set per batch of files,
 // sum over removal sets S of ceil(|S|/size), and exactly ceil(M/size) when
-// one rule over the whole library decides every file's forbidden set.
+// one rule over the whole library decides every file's forbidden set. On
+// every plan, with exact tags, globs and allowlists, it checks the safety
+// invariant against an oracle of its own.
 func TestBatchCallBound(t *testing.T) {
 	rng := rand.New(rand.NewSource(7))
 	folders := []string{"/a/", "/a/b/", "/c/", "/d/"}
 	tags := []string{"x", "y", "z", "camp-1", "camp-2", "keep"}
 	forbiddable := []string{"x", "y", "z", "camp-*", "camp-1"}
+	allowable := []string{"keep", "x", "camp-*", "camp-[2]", "?"}
 	for iter := range 200 {
 		oneSet := iter%2 == 0
-		var files []api.File
+		var files []imagekittest.File
 		for i := range 100 + rng.Intn(400) {
 			var ft []string
 			for _, tg := range tags {
@@ -52,11 +55,19 @@ func TestBatchCallBound(t *testing.T) {
 					break
 				}
 			}
-			rules = append(rules, rule(fmt.Sprintf("r%d", r), paths, nil, forb...))
+			mr := rule(fmt.Sprintf("r%d", r), paths, nil, forb...)
+			if rng.Intn(3) == 0 {
+				// An allowlist, alone or beside the forbidden tags.
+				mr.AllowedTags = []string{allowable[rng.Intn(len(allowable))], allowable[rng.Intn(len(allowable))]}
+				if rng.Intn(2) == 0 {
+					mr.ForbiddenTags = nil
+				}
+			}
+			rules = append(rules, mr)
 		}
 		size := 1 + rng.Intn(50)
 
-		p, err := MakePlan(context.Background(), newFakeLib(files...), rules, PlanOptions{BatchSize: size})
+		p, err := MakePlan(context.Background(), newTestLib(t, files), rules, PlanOptions{BatchSize: size})
 		require.NoError(t, err)
 		sets := map[string]int{}
 		for _, c := range p.Changes {
@@ -71,5 +82,6 @@ func TestBatchCallBound(t *testing.T) {
 			require.Equal(t, (len(p.Changes)+size-1)/size, len(p.Batches), "iteration %d: one forbidden set, batch size %d", iter, size)
 		}
 		assertInvariant(t, rules, files, p, size)
+		require.NoError(t, CheckConsistency(p), "iteration %d", iter)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tagprune/tagprune/api"
+	"github.com/tagprune/tagprune/api/imagekittest"
 	"github.com/tagprune/tagprune/manifest"
 )
 
@@ -18,29 +19,29 @@ func BenchmarkBatch(b *testing.B) {
 	subsets := [][]string{{"a"}, {"b"}, {"c"}, {"d"}, {"a", "b"}, {"a", "c"}, {"b", "d"}, {"a", "b", "c", "d"}}
 	shapes := []struct {
 		name   string
-		rules  []PlanRule
+		rules  []manifest.Rule
 		change func(i int) Change
 	}{
 		{
 			name:  "one removal set",
-			rules: []PlanRule{{Name: "r", Paths: []string{"/"}, ForbiddenTags: []string{"x"}}},
+			rules: []manifest.Rule{{Name: "r", Paths: []string{"/"}, ForbiddenTags: []string{"x"}}},
 			change: func(i int) Change {
 				return Change{FileID: fmt.Sprintf("%024d", i), FilePath: fmt.Sprintf("/d/%07d.jpg", i), RemoveTags: []string{"x"}, Rules: []string{"r"}}
 			},
 		},
 		{
 			name:  "subsets of one forbidden set",
-			rules: []PlanRule{{Name: "r", Paths: []string{"/"}, ForbiddenTags: []string{"a", "b", "c", "d"}}},
+			rules: []manifest.Rule{{Name: "r", Paths: []string{"/"}, ForbiddenTags: []string{"a", "b", "c", "d"}}},
 			change: func(i int) Change {
 				return Change{FileID: fmt.Sprintf("%024d", i), FilePath: fmt.Sprintf("/d/%07d.jpg", i), RemoveTags: subsets[i%len(subsets)], Rules: []string{"r"}}
 			},
 		},
 		{
 			name: "a hundred rules over their own folders",
-			rules: func() []PlanRule {
-				var rs []PlanRule
+			rules: func() []manifest.Rule {
+				var rs []manifest.Rule
 				for k := range 100 {
-					rs = append(rs, PlanRule{Name: "r" + strconv.Itoa(k), Paths: []string{fmt.Sprintf("/f%d/", k)}, ForbiddenTags: []string{"t" + strconv.Itoa(k), "shared"}})
+					rs = append(rs, manifest.Rule{Name: "r" + strconv.Itoa(k), Paths: []string{fmt.Sprintf("/f%d/", k)}, ForbiddenTags: []string{"t" + strconv.Itoa(k), "shared"}})
 				}
 				return rs
 			}(),
@@ -55,7 +56,7 @@ func BenchmarkBatch(b *testing.B) {
 		},
 		{
 			name:  "a distinct removal set per file",
-			rules: []PlanRule{{Name: "g", Paths: []string{"/"}, ForbiddenTags: []string{"t*"}}},
+			rules: []manifest.Rule{{Name: "g", Paths: []string{"/"}, ForbiddenTags: []string{"t*"}}},
 			change: func(i int) Change {
 				return Change{FileID: fmt.Sprintf("%024d", i), FilePath: fmt.Sprintf("/d/%07d.jpg", i), RemoveTags: []string{"t" + strconv.Itoa(i)}, Rules: []string{"g"}}
 			},
@@ -67,11 +68,15 @@ func BenchmarkBatch(b *testing.B) {
 			for i := range changes {
 				changes[i] = s.change(i)
 			}
+			rs, err := compileRules(s.rules)
+			if err != nil {
+				b.Fatal(err)
+			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			var calls int
 			for b.Loop() {
-				calls = len(makeBatches(changes, s.rules, 50))
+				calls = len(makeBatches(changes, rs, 50))
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/file")
 			b.ReportMetric(float64(calls), "calls")
@@ -116,7 +121,7 @@ func BenchmarkPlan(b *testing.B) {
 	for _, n := range []int{100_000, 1_000_000} {
 		b.Run(strconv.Itoa(n)+" files", func(b *testing.B) {
 			lib := genLib{n: n}
-			rules := []manifest.Rule{{Name: "old-campaigns", Files: manifest.Selection{Paths: []string{"/"}}, Globs: []string{"campaign-2023-*"}, ExactTags: []string{"sale2019"}}}
+			rules := []manifest.Rule{{Name: "old-campaigns", Paths: []string{"/"}, ForbiddenTags: []string{"campaign-2023-*", "sale2019"}}}
 			b.ReportAllocs()
 			var heap uint64
 			for b.Loop() {
@@ -135,4 +140,42 @@ func BenchmarkPlan(b *testing.B) {
 			b.ReportMetric(float64(heap)/(1<<20), "MB-heap")
 		})
 	}
+}
+
+// BenchmarkPlanManyExactTags plans, offline (the in-process emulator, as
+// --library does), a library of 4,000 files with 200 tags each against one
+// rule forbidding 1,000 exact tags: every file carries 40 of them. The list
+// of tags is too long for one URL, so every tagged file is read and judged
+// locally; the cost is in checking each file's tags.
+func BenchmarkPlanManyExactTags(b *testing.B) {
+	files := make([]imagekittest.File, 4000)
+	for i := range files {
+		tags := make([]string, 200)
+		for k := range tags {
+			tags[k] = fmt.Sprintf("tag-%04d", (i*7+k*13)%5000)
+		}
+		id := fmt.Sprintf("%024x", i)
+		files[i] = imagekittest.File{FileID: id, Type: "file", Name: id + ".jpg", FilePath: fmt.Sprintf("/lib/d%02d/%s.jpg", i%50, id), Tags: tags}
+	}
+	forbidden := make([]string, 1000)
+	for k := range forbidden {
+		forbidden[k] = fmt.Sprintf("tag-%04d", k*5)
+	}
+	rules := []manifest.Rule{{Name: "many", Paths: []string{"/"}, ForbiddenTags: forbidden}}
+	h := imagekittest.NewHandler(files)
+	client, err := api.New(api.WithBaseURL("http://127.0.0.1"), api.WithHandler(h), api.WithRate(0, 0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := MakePlan(context.Background(), client, rules, PlanOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(p.Changes) != len(files) || p.Summary.TagsToRemove != 40*len(files) {
+			b.Fatalf("planned %d changes and %d tags", len(p.Changes), p.Summary.TagsToRemove)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/float64(len(files)), "µs/file")
 }

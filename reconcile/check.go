@@ -7,23 +7,30 @@ import (
 	"strings"
 
 	"github.com/tagprune/tagprune/api"
+	"github.com/tagprune/tagprune/manifest"
 )
 
 // PlanCheck is what CheckPlan found when it re-read a saved plan's files.
 type PlanCheck struct {
 	Checked int           // planned files
-	Stale   []StaleFile   // files whose remove(f) now differs from the plan
+	Stale   []StaleFile   // files whose removals, rules or forbidden tags changed since the plan
 	Missing []MissingFile // files that no longer exist
 }
 
-// StaleFile is a planned file whose removals would now differ.
+// StaleFile is a planned file that the plan no longer fits.
 type StaleFile struct {
 	FileID     string   `json:"fileId"`
 	FilePath   string   `json:"filePath"` // as planned
 	NowPath    string   `json:"nowPath"`
 	RemoveTags []string `json:"removeTags"`    // as planned
 	NowRemove  []string `json:"nowRemoveTags"` // remove(f) now
-	How        string   `json:"how"`           // what changed, for people
+	Rules      []string `json:"rules"`         // as planned
+	NowRules   []string `json:"nowRules"`      // the rules that forbid what it would lose now
+	// NotForbidden holds the tags of the file's planned removeTags calls
+	// that are no longer forbidden for it: sending those calls would remove
+	// them.
+	NotForbidden []string `json:"notForbidden,omitempty"`
+	How          string   `json:"how"` // what changed, for people
 }
 
 // MissingFile is a planned file that no longer exists.
@@ -32,8 +39,9 @@ type MissingFile struct {
 	FilePath string `json:"filePath"`
 }
 
-// StaleError is returned by CheckPlan and ApplySavedPlan when any planned
-// file's removals would now differ from the plan. Nothing was changed.
+// StaleError is returned by CheckPlan and ApplySavedPlan when the library
+// changed since the plan in a way that changes what the plan would do to
+// some file. Nothing was sent.
 type StaleError struct {
 	Check *PlanCheck
 }
@@ -49,81 +57,118 @@ func (e *StaleError) Error() string {
 		}
 		fmt.Fprintf(&b, "; %s (%s): %s", f.FilePath, f.FileID, f.How)
 	}
-	b.WriteString("; nothing was changed: run tagprune plan again")
+	b.WriteString("; nothing was changed")
 	return b.String()
 }
 
-// CheckPlan re-reads the plan's files with `id IN [...]` searches (and, for
-// rules with a searchQuery, `id IN [...] AND (query)` to learn whether the
-// query still selects each file), recomputes remove(f) with the plan's own
-// rules, and compares it with the plan. It returns the check and a
-// *StaleError when any file is stale; files that no longer exist are listed
-// as Missing and are not stale. Other errors come from reading the library.
+// CheckPlan checks a saved plan against the library before it is applied,
+// trusting nothing in the plan but its rules (see CheckConsistency, which it
+// runs first and whose errors it returns). It re-reads the planned files
+// with `id IN [...]` searches, learns which of them each searchQuery of the
+// rules that could select them still selects (`id IN [...] AND (query)`),
+// and judges each file afresh with the plan's rules: a file is stale when
+// the tags it would lose now differ from the plan, when the rules that
+// forbid them differ (it moved out of a rule's folders, or an edit took it
+// out of a rule's searchQuery), or when a tag of one of its planned calls is
+// no longer forbidden for it. It returns the check and a *StaleError when
+// any file is stale; files that no longer exist are listed as Missing and
+// are not stale; files that entered the rules' scope since are not looked
+// at. Other errors come from reading the library.
 func CheckPlan(ctx context.Context, lib Library, plan *Plan) (*PlanCheck, error) {
+	rs, err := checkConsistency(plan)
+	if err != nil {
+		return nil, err
+	}
+	return checkFresh(ctx, lib, plan, rs)
+}
+
+// current is the state of a planned file as read when the plan is applied.
+type current struct {
+	path string
+	tags []string
+}
+
+// checkFresh is CheckPlan for a plan that passed checkConsistency.
+func checkFresh(ctx context.Context, lib Library, plan *Plan, rs *ruleSet) (*PlanCheck, error) {
 	ids := make([]string, 0, len(plan.Changes))
 	for _, c := range plan.Changes {
 		ids = append(ids, c.FileID)
 	}
 	ids = sortedUnique(ids)
 
-	type now struct {
-		path string
-		tags []string
-	}
-	current := make(map[string]now, len(ids))
+	now := make(map[string]current, len(ids))
 	err := listIDs(ctx, lib, ids, nil, func(f *api.File) {
 		if _, ok := slices.BinarySearch(ids, f.FileID); ok {
-			current[f.FileID] = now{path: f.FilePath, tags: f.Tags}
+			now[f.FileID] = current{path: f.FilePath, tags: f.Tags}
 		}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("checking the plan: %w", err)
 	}
 
-	// For each searchQuery, which of the planned files it still selects.
-	selected := map[string]map[string]bool{}
-	for _, q := range queriesOf(plan.Rules) {
-		var cands []string
-		for _, id := range ids {
-			f, ok := current[id]
-			if !ok {
-				continue
-			}
-			for i := range plan.Rules {
-				if r := &plan.Rules[i]; r.SearchQuery == q && r.InScope(id, f.path) {
-					cands = append(cands, id)
-					break
-				}
-			}
-		}
-		sel := map[string]bool{}
-		selected[q] = sel
-		if len(cands) == 0 {
+	// For each searchQuery, which planned files it selects now, asked only
+	// of the files that some rule of that query could select.
+	cands := map[string][]string{}
+	for _, id := range ids {
+		f, ok := now[id]
+		if !ok {
 			continue
 		}
-		err := listIDs(ctx, lib, cands, []string{"(" + q + ")"}, func(f *api.File) { sel[f.FileID] = true })
+		for _, q := range rs.m.Scope(id, f.path).Queries() {
+			cands[q] = append(cands[q], id)
+		}
+	}
+	selected := make(map[string]map[string]bool, len(cands))
+	for _, q := range sortedKeys(cands) {
+		sel := map[string]bool{}
+		selected[q] = sel
+		err := listIDs(ctx, lib, cands[q], []string{"(" + q + ")"}, func(f *api.File) { sel[f.FileID] = true })
 		if err != nil {
 			return nil, fmt.Errorf("checking the plan: %w", err)
 		}
 	}
 
+	callTags := make(map[string][]string, len(plan.Changes)) // the tags of each file's planned calls
+	for _, b := range plan.Batches {
+		for _, id := range b.FileIDs {
+			callTags[id] = append(callTags[id], b.Tags...)
+		}
+	}
 	chk := &PlanCheck{Checked: len(plan.Changes)}
-	for _, c := range plan.Changes {
-		f, ok := current[c.FileID]
+	for i := range plan.Changes {
+		c := &plan.Changes[i]
+		f, ok := now[c.FileID]
 		if !ok {
 			chk.Missing = append(chk.Missing, MissingFile{FileID: c.FileID, FilePath: c.FilePath})
 			continue
 		}
-		nowRemove := removeSet(plan.Rules, c.FileID, f.path, f.tags, func(q string) bool { return selected[q][c.FileID] })
-		planned := sortedUnique(c.RemoveTags)
-		if slices.Equal(planned, nowRemove) {
+		sel := rs.m.Select(c.FileID, f.path, func(q string) bool { return selected[q][c.FileID] })
+		res := sel.Evaluate(f.tags, nil)
+		var notForbidden []string
+		for _, t := range sortedUnique(callTags[c.FileID]) {
+			if !sel.Forbids(t) {
+				notForbidden = append(notForbidden, t)
+			}
+		}
+		planned, plannedRules := sortedUnique(c.RemoveTags), sortedUnique(c.Rules)
+		nowRules := rs.names(res.RemoveBy)
+		if slices.Equal(planned, res.Remove) && slices.Equal(plannedRules, nowRules) && len(notForbidden) == 0 {
 			continue
 		}
-		chk.Stale = append(chk.Stale, StaleFile{
+		s := StaleFile{
 			FileID: c.FileID, FilePath: c.FilePath, NowPath: f.path,
-			RemoveTags: planned, NowRemove: nowRemove,
-			How: staleHow(c, f.path, f.tags, planned, nowRemove),
-		})
+			RemoveTags: planned, NowRemove: res.Remove,
+			Rules: plannedRules, NowRules: nowRules,
+			NotForbidden: notForbidden,
+		}
+		if s.NowRemove == nil {
+			s.NowRemove = []string{}
+		}
+		if s.NowRules == nil {
+			s.NowRules = []string{}
+		}
+		s.How = staleHow(c, &s, f.tags, rs, sel)
+		chk.Stale = append(chk.Stale, s)
 	}
 	if len(chk.Stale) > 0 {
 		return chk, &StaleError{Check: chk}
@@ -131,13 +176,14 @@ func CheckPlan(ctx context.Context, lib Library, plan *Plan) (*PlanCheck, error)
 	return chk, nil
 }
 
-// listIDs runs `id IN [...]` searches over ids, ANDed with tail, and calls
-// fn for every file returned.
+// listIDs runs `id IN [...]` searches over ids, ANDed with tail and with
+// `type = "file"`, and calls fn for every file returned; objects that are
+// not files are skipped.
 func listIDs(ctx context.Context, lib Library, ids, tail []string, fn func(*api.File)) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	qs, err := idQueries(ids, tail)
+	qs, err := idQueries(ids, append(slices.Clip(tail), typeFile))
 	if err != nil {
 		return err
 	}
@@ -146,70 +192,71 @@ func listIDs(ctx context.Context, lib Library, ids, tail []string, fn func(*api.
 			if err != nil {
 				return fmt.Errorf("reading files (searchQuery %s): %w", q, err)
 			}
-			fn(&f)
+			if isFile(&f) {
+				fn(&f)
+			}
 		}
 	}
 	return ctx.Err()
 }
 
-// queriesOf returns the distinct non-empty searchQueries of rules, sorted.
-func queriesOf(rules []PlanRule) []string {
-	var qs []string
-	for _, r := range rules {
-		if r.SearchQuery != "" {
-			qs = append(qs, r.SearchQuery)
-		}
-	}
-	return sortedUnique(qs)
-}
-
-// removeSet returns remove(f), sorted: the tags of f forbidden by a rule
-// that selects it. matches says whether a searchQuery selects f.
-func removeSet(rules []PlanRule, id, filePath string, tags []string, matches func(query string) bool) []string {
-	var out []string
-	for i := range rules {
-		r := &rules[i]
-		if !r.InScope(id, filePath) || (r.SearchQuery != "" && !matches(r.SearchQuery)) {
-			continue
-		}
-		for _, t := range tags {
-			if r.Forbids(t) && !slices.Contains(out, t) {
-				out = append(out, t)
-			}
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// staleHow says, for people, how a file's removals changed since the plan.
-func staleHow(c Change, nowPath string, nowTags, planned, nowRemove []string) string {
+// staleHow says, for people, how a file changed since the plan, and what
+// that changes.
+func staleHow(c *Change, s *StaleFile, nowTags []string, rs *ruleSet, sel *manifest.Selection) string {
 	var parts []string
-	if nowPath != c.FilePath {
-		parts = append(parts, fmt.Sprintf("moved to %s", nowPath))
+	if s.NowPath != c.FilePath {
+		parts = append(parts, fmt.Sprintf("moved to %s", s.NowPath))
 	}
-	var gone, added []string
-	for _, t := range planned {
-		if !slices.Contains(nowRemove, t) {
-			gone = append(gone, t)
-		}
-	}
-	for _, t := range nowRemove {
-		if !slices.Contains(planned, t) {
-			added = append(added, t)
-		}
-	}
-	for _, t := range gone {
-		if slices.Contains(nowTags, t) {
+	nowRemove, planned := setOf(s.NowRemove), setOf(s.RemoveTags)
+	carries := setOf(nowTags)
+	for _, t := range s.RemoveTags {
+		switch {
+		case nowRemove[t]:
+		case carries[t]:
 			parts = append(parts, fmt.Sprintf("tag %q is no longer forbidden for it", t))
-		} else {
+		default:
 			parts = append(parts, fmt.Sprintf("tag %q was removed from it", t))
 		}
 	}
-	for _, t := range added {
-		parts = append(parts, fmt.Sprintf("it now carries forbidden tag %q", t))
+	for _, t := range s.NowRemove {
+		if !planned[t] {
+			parts = append(parts, fmt.Sprintf("it now carries forbidden tag %q", t))
+		}
 	}
-	return fmt.Sprintf("%s, so it would now lose %s instead of %s", strings.Join(parts, ", "), tagList(nowRemove), tagList(planned))
+	selecting := map[string]bool{}
+	for _, i := range sel.Rules() {
+		selecting[rs.rules[i].Name] = true
+	}
+	nowRules, plannedRules := setOf(s.NowRules), setOf(s.Rules)
+	for _, name := range s.Rules {
+		switch {
+		case nowRules[name]:
+		case !selecting[name]:
+			parts = append(parts, fmt.Sprintf("rule %q no longer selects it", name))
+		default:
+			parts = append(parts, fmt.Sprintf("rule %q no longer forbids any of its tags", name))
+		}
+	}
+	for _, name := range s.NowRules {
+		if !plannedRules[name] {
+			parts = append(parts, fmt.Sprintf("rule %q now forbids some of its tags", name))
+		}
+	}
+	for _, t := range s.NotForbidden {
+		if planned[t] && carries[t] && !nowRemove[t] {
+			continue // said above: no longer forbidden
+		}
+		if carries[t] {
+			parts = append(parts, fmt.Sprintf("its planned call would remove tag %q, which no rule forbids for it now", t))
+		} else {
+			parts = append(parts, fmt.Sprintf("tag %q of its planned call is no longer forbidden for it", t))
+		}
+	}
+	how := strings.Join(parts, ", ")
+	if !slices.Equal(s.RemoveTags, s.NowRemove) {
+		how += fmt.Sprintf(", so it would now lose %s instead of %s", tagList(s.NowRemove), tagList(s.RemoveTags))
+	}
+	return strings.TrimPrefix(how, ", ")
 }
 
 func tagList(tags []string) string {
@@ -219,20 +266,33 @@ func tagList(tags []string) string {
 	return "[" + strings.Join(tags, " ") + "]"
 }
 
-// ApplySavedPlan applies a saved plan the way `apply PLANFILE` does: it runs
-// CheckPlan and refuses a stale plan (returning a report with every file
-// StatusPending and the *StaleError; nothing is sent), drops the files that
-// no longer exist from the batches (they are StatusMissing), then applies
-// the rest with Apply. Files that entered the rules' scope after the plan
-// are not touched. The report is returned even when err is not nil.
+// ApplySavedPlan applies a saved plan the way `apply PLANFILE` does, trusting
+// nothing in it. It refuses, sending nothing and returning a report with
+// every file StatusPending:
+//   - a plan whose recorded source is not opts.Source (*SourceMismatchError);
+//   - a plan that disagrees with its own rules (CheckConsistency);
+//   - a plan the library no longer fits (CheckPlan's *StaleError).
+//
+// Otherwise it drops the files that no longer exist from the batches (they
+// are StatusMissing) and applies the rest as Apply does. Files that entered
+// the rules' scope after the plan are not touched. So every tag of every
+// call it sends is forbidden, by the plan's rules, for every file of the
+// call according to the state it has just read. The report is returned even
+// when err is not nil.
 func ApplySavedPlan(ctx context.Context, lib Library, plan *Plan, opts ApplyOptions) (*Report, error) {
-	chk, err := CheckPlan(ctx, lib, plan)
-	if err != nil {
+	refuse := func(err error) (*Report, error) {
 		r := newReport("apply", plan, opts.Tool)
 		finishReport(r, plan, lib)
 		r.Error = err.Error()
 		r.Interrupted = ctx.Err() != nil
 		return r, err
+	}
+	if !sameSource(plan.Source, opts.Source) {
+		return refuse(&SourceMismatchError{Plan: plan.Source, Target: opts.Source})
+	}
+	chk, err := CheckPlan(ctx, lib, plan)
+	if err != nil {
+		return refuse(err)
 	}
 	missing := make([]string, len(chk.Missing))
 	for i, m := range chk.Missing {

@@ -18,9 +18,9 @@ import (
 // exact tags on two files listed by id.
 func emulatorRules(files []imagekittest.File) []manifest.Rule {
 	return []manifest.Rule{
-		{Name: "retire-sales", Files: manifest.Selection{Paths: []string{"/products/"}}, Exclude: manifest.Selection{Paths: []string{"/products/kids/"}}, ExactTags: []string{"sale2019", "sale2020"}},
-		{Name: "old-campaigns", Files: manifest.Selection{Paths: []string{"/"}}, Globs: []string{"campaign-2023-*"}},
-		{Name: "by-id", Files: manifest.Selection{FileIDs: []string{files[3].FileID, files[7].FileID}}, ExactTags: []string{"draft", "legacy"}},
+		{Name: "retire-sales", Paths: []string{"/products/"}, ExcludePaths: []string{"/products/kids/"}, ForbiddenTags: []string{"sale2019", "sale2020"}},
+		{Name: "old-campaigns", Paths: []string{"/"}, ForbiddenTags: []string{"campaign-2023-*"}},
+		{Name: "by-id", FileIDs: []string{files[3].FileID, files[7].FileID}, ForbiddenTags: []string{"draft", "legacy"}},
 	}
 }
 

@@ -3,17 +3,13 @@ package reconcile
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
-
-	"github.com/tagprune/tagprune/api"
 )
 
 // WritePlan writes p as an indented JSON plan file, atomically: a temporary
@@ -100,148 +96,106 @@ func writeAtomic(path string, write func(io.Writer) error) (err error) {
 	return nil
 }
 
+// MaxPlanFileSize is the largest plan file ReadPlan reads, in bytes (1 GiB:
+// about two million changes).
+const MaxPlanFileSize = 1 << 30
+
 // ReadPlan reads a plan file written by WritePlan (or plan --format json).
-// It refuses a file that is not JSON or is cut short, a formatVersion other
+// It reads only a regular file, of at most MaxPlanFileSize bytes, and
+// refuses a file that is not JSON or is cut short, a formatVersion other
 // than FormatVersion, and a plan that fails its own consistency checks (see
-// CheckConsistency).
+// CheckConsistency). Every refusal is a *PlanFileError naming the file; it
+// wraps the *InconsistentPlanError or *UnsupportedError of CheckConsistency.
 func ReadPlan(path string) (*Plan, error) {
-	b, err := os.ReadFile(path)
+	refuse := func(format string, args ...any) (*Plan, error) {
+		return nil, &PlanFileError{Path: path, Err: fmt.Errorf(format, args...)}
+	}
+	b, err := readRegular(path, MaxPlanFileSize)
 	if err != nil {
-		return nil, fmt.Errorf("reading plan: %w", err)
+		return refuse("%w", err)
 	}
 	var probe struct {
 		FormatVersion *int `json:"formatVersion"`
 	}
 	if err := json.Unmarshal(b, &probe); err != nil {
-		return nil, fmt.Errorf("reading plan %s: not a valid plan file (truncated or not JSON?): %w; run tagprune plan --out again", path, err)
+		return refuse("not a valid plan file (truncated or not JSON?): %w", err)
 	}
 	if probe.FormatVersion == nil {
-		return nil, fmt.Errorf("reading plan %s: no formatVersion: this is not a tagprune plan file (supported formatVersion is %d)", path, FormatVersion)
+		return refuse("no formatVersion: this is not a tagprune plan file (supported formatVersion is %d)", FormatVersion)
 	}
 	if *probe.FormatVersion != FormatVersion {
-		return nil, fmt.Errorf("reading plan %s: unsupported formatVersion %d: this tagprune reads formatVersion %d; make the plan again with this version", path, *probe.FormatVersion, FormatVersion)
+		return refuse("unsupported formatVersion %d: this tagprune reads formatVersion %d", *probe.FormatVersion, FormatVersion)
 	}
 	var p Plan
 	if err := json.Unmarshal(b, &p); err != nil {
-		return nil, fmt.Errorf("reading plan %s: %w; run tagprune plan --out again", path, err)
+		return refuse("%w", err)
 	}
 	if err := CheckConsistency(&p); err != nil {
-		return nil, fmt.Errorf("reading plan %s: %w", path, err)
+		return refuse("%w", err)
 	}
 	return &p, nil
 }
 
-// ErrInconsistentPlan is matched (errors.Is) by the error of a plan that
-// fails its own consistency checks.
-var ErrInconsistentPlan = errors.New("plan is inconsistent")
+// readRegular reads a whole file that must be a regular file of at most
+// limit bytes. It looks at the file before opening it, so that a named pipe
+// is refused instead of blocking the read.
+func readRegular(path string, limit int64) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s, not a regular file", fileKind(fi.Mode()))
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err = f.Stat(); err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() { // replaced since it was looked at
+		return nil, fmt.Errorf("%s, not a regular file", fileKind(fi.Mode()))
+	}
+	tooBig := fmt.Errorf("the file is larger than %s, the most a plan file may hold", sizeText(limit))
+	if fi.Size() > limit {
+		return nil, tooBig
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit { // it grew since it was looked at
+		return nil, tooBig
+	}
+	return b, nil
+}
 
-// CheckConsistency checks that a plan agrees with itself: the rulesDigest
-// matches the rules, rule names are unique, every change removes only tags
-// forbidden by the rules it names (all of them in the plan) and present in
-// its tagsBefore, every batch has 1..50 known files and tags forbidden for
-// each of its files, and every removal of every change is covered by a
-// batch. The error lists the problems found (at most ten) and matches
-// ErrInconsistentPlan.
-func CheckConsistency(p *Plan) error {
-	var probs []string
-	add := func(format string, args ...any) { probs = append(probs, fmt.Sprintf(format, args...)) }
+// fileKind says in words what a file that is not a regular file is.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m.IsDir():
+		return "a directory"
+	}
+	return "an irregular file"
+}
 
-	if got := RulesDigest(p.Rules); p.RulesDigest != got {
-		add("rulesDigest is %q but the rules hash to %q", p.RulesDigest, got)
+// sizeText says a size in bytes in the largest whole binary unit.
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
 	}
-	names := map[string]int{}
-	for i, r := range p.Rules {
-		if r.Name == "" {
-			add("rule %d has no name", i+1)
-		}
-		if _, dup := names[r.Name]; dup {
-			add("rule name %q is used twice", r.Name)
-		}
-		names[r.Name] = i
-		if len(r.ForbiddenTags) == 0 {
-			add("rule %q forbids no tags", r.Name)
-		}
-		for _, t := range r.ForbiddenTags {
-			if _, err := path.Match(t, ""); isGlob(t) && err != nil {
-				add("rule %q: forbidden tag %q is not a valid glob", r.Name, t)
-			}
-		}
-	}
-
-	changes := make(map[string]*Change, len(p.Changes))
-	for i := range p.Changes {
-		c := &p.Changes[i]
-		if c.FileID == "" {
-			add("change %d has no fileId", i+1)
-			continue
-		}
-		if _, dup := changes[c.FileID]; dup {
-			add("file %s is changed twice", c.FileID)
-		}
-		changes[c.FileID] = c
-		if len(c.RemoveTags) == 0 {
-			add("file %s (%s) removes no tags", c.FileID, c.FilePath)
-		}
-		for _, name := range c.Rules {
-			if _, ok := names[name]; !ok {
-				add("file %s names rule %q, which is not in the plan's rules", c.FileID, name)
-			}
-		}
-		for _, t := range c.RemoveTags {
-			if !slices.Contains(c.TagsBefore, t) {
-				add("file %s removes tag %q, which is not in its tagsBefore", c.FileID, t)
-			}
-			ok := false
-			for _, name := range c.Rules {
-				if i, known := names[name]; known && p.Rules[i].Forbids(t) {
-					ok = true
-					break
-				}
-			}
-			if !ok {
-				add("file %s removes tag %q, which none of its rules %q forbids", c.FileID, t, c.Rules)
-			}
-		}
-	}
-
-	ix := newForbidIndex(p.Rules)
-	covered := make(map[string][]string, len(p.Changes))
-	for bi, b := range p.Batches {
-		if len(b.FileIDs) == 0 || len(b.FileIDs) > api.MaxRemoveTagsFiles {
-			add("batch %d has %d files: a call takes 1..%d", bi+1, len(b.FileIDs), api.MaxRemoveTagsFiles)
-		}
-		if len(b.Tags) == 0 {
-			add("batch %d removes no tags", bi+1)
-		}
-		for _, id := range b.FileIDs {
-			c := changes[id]
-			if c == nil {
-				add("batch %d names file %s, which is not one of the plan's changes", bi+1, id)
-				continue
-			}
-			sel := ix.selecting(c)
-			for _, t := range b.Tags {
-				if !ix.forbids(sel, t) {
-					add("batch %d would remove tag %q from file %s, where no rule forbids it", bi+1, t, id)
-				}
-			}
-			covered[id] = append(covered[id], b.Tags...)
-		}
-	}
-	for _, c := range p.Changes {
-		for _, t := range c.RemoveTags {
-			if !slices.Contains(covered[c.FileID], t) {
-				add("file %s: no batch removes its tag %q", c.FileID, t)
-			}
-		}
-	}
-	if len(probs) == 0 {
-		return nil
-	}
-	more := ""
-	if len(probs) > 10 {
-		more = fmt.Sprintf("; and %d more", len(probs)-10)
-		probs = probs[:10]
-	}
-	return fmt.Errorf("%w (edited by hand or damaged? make it again with tagprune plan --out): %s%s", ErrInconsistentPlan, strings.Join(probs, "; "), more)
+	return fmt.Sprintf("%d bytes", n)
 }

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -25,21 +26,32 @@ const (
 // MakePlan reads what the rules need from lib (observe), computes remove(f)
 // for every file (diff) and groups the removals into calls (batch).
 //
+// The rules are compiled first (manifest.Compile): rules that do not compile
+// are refused with a manifest.Errors, and rules that use forbiddenAITags or
+// replaceTags with an *UnsupportedError (this version validates them but
+// cannot apply them yet), before any request.
+//
 // Observe: rules with paths are grouped by searchQuery, and within a
 // searchQuery the rules whose folders overlap (one folder is a prefix of
 // another, directly or through other rules) share one listing over their
-// outermost folders. A listing whose rules have only exact tags asks for
+// outermost folders. A listing whose rules forbid only exact tags asks for
 // `path : "/x/" AND tags IN [...]` with the union of their tags; one with a
-// glob reads its folders in full. fileIds are read with `id IN [...]`
-// searches, one set per searchQuery. Every URL is kept under 8 KB: a long
-// list of folders is split into several listings, each over different
-// folders, and a tag list too long for one URL is dropped (the folders are
-// then read in full) rather than split, since splitting it would read a file
-// that carries tags of two parts twice. Every answer is only a candidate:
-// each file's own tags and each rule's paths, fileIds and exclusions are
-// checked locally (the API's `tags IN` matches AITags too), and each rule
-// evaluates a file once: in its path listing when the file is under its
-// paths, else in its fileIds listing.
+// glob or an allowlist, which may forbid any tag, asks for `tags EXISTS`
+// instead (a file without tags has nothing to lose). fileIds are read with
+// `id IN [...]` searches, one set per searchQuery. Every search also says
+// `type = "file"`, and any object that is not a file with a fileId is
+// skipped and not counted. Every URL is kept under 8 KB: a long list of
+// folders is split into several listings, each over different folders, and
+// a tag list too long for one URL is replaced by `tags EXISTS`.
+//
+// Every answer is only a candidate: each file is judged locally by the
+// compiled rules (the API's `tags IN` matches AITags too), from the first
+// state of it that a listing returned. A listing tells that its own
+// searchQuery selects the files it returns, so each file is judged with the
+// rules that have no searchQuery and those of the listing's searchQuery;
+// every rule that forbids one of its tags is among the rules of some listing
+// that returns it, and the file's removals are the union over those
+// listings.
 //
 // So no file is read twice in one plan, with two exceptions that only the
 // API could resolve: a file named by a fileIds rule that is also under the
@@ -56,19 +68,21 @@ const (
 // read, and a file that several listings (or a shifting page) return is
 // counted each time.
 func MakePlan(ctx context.Context, lib Library, rules []manifest.Rule, opts PlanOptions) (*Plan, error) {
-	return MakePlanRules(ctx, lib, RulesFromManifest(rules), opts)
-}
-
-// MakePlanRules is MakePlan over rules already converted to PlanRules.
-func MakePlanRules(ctx context.Context, lib Library, rules []PlanRule, opts PlanOptions) (*Plan, error) {
 	if opts.BatchSize < 0 || opts.BatchSize > api.MaxRemoveTagsFiles {
 		return nil, fmt.Errorf("batch size %d is out of range: use 1..%d", opts.BatchSize, api.MaxRemoveTagsFiles)
+	}
+	if err := unsupportedRules(rules); err != nil {
+		return nil, err
+	}
+	rs, err := compileRules(rules)
+	if err != nil {
+		return nil, fmt.Errorf("checking the rules: %w", err)
 	}
 	listings, err := planListings(rules)
 	if err != nil {
 		return nil, err
 	}
-	o := observer{rules: rules, found: map[string]*found{}, progress: opts.Progress}
+	o := observer{rs: rs, found: map[string]*found{}, progress: opts.Progress}
 	for _, l := range listings {
 		if err := o.read(ctx, lib, l); err != nil {
 			return nil, err
@@ -82,10 +96,14 @@ func MakePlanRules(ctx context.Context, lib Library, rules []PlanRule, opts Plan
 		Rules:         rules,
 		Changes:       o.changes(),
 	}
-	if p.Rules == nil {
-		p.Rules = []PlanRule{}
+	if opts.Source != nil {
+		src := *opts.Source
+		p.Source = &src
 	}
-	p.Batches = makeBatches(p.Changes, rules, opts.BatchSize)
+	if p.Rules == nil {
+		p.Rules = []manifest.Rule{}
+	}
+	p.Batches = makeBatches(p.Changes, rs, opts.BatchSize)
 	if p.Batches == nil {
 		p.Batches = []Batch{}
 	}
@@ -94,6 +112,21 @@ func MakePlanRules(ctx context.Context, lib Library, rules []PlanRule, opts Plan
 		addStats(&p.Summary, s.Stats())
 	}
 	return p, nil
+}
+
+// unsupportedRules returns an *UnsupportedError for every rule that uses
+// forbiddenAITags or replaceTags, joined, or nil.
+func unsupportedRules(rules []manifest.Rule) error {
+	var errs []error
+	for _, r := range rules {
+		if len(r.ForbiddenAITags) > 0 {
+			errs = append(errs, &UnsupportedError{Rule: r.Name, Feature: "forbiddenAITags"})
+		}
+		if len(r.ReplaceTags) > 0 {
+			errs = append(errs, &UnsupportedError{Rule: r.Name, Feature: "replaceTags"})
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // planSummary returns the counts of a plan.
@@ -112,31 +145,34 @@ func addStats(s *Summary, st api.Stats) {
 	s.RateLimited = int(st.RateLimited)
 }
 
-// listing is one search MakePlan runs, and the rules it evaluates on the
-// files it returns (all of them share its searchQuery). byID marks a
-// search by `id IN [...]`; the others search folders.
+// listing is one search MakePlan runs, and the rules it serves (all of
+// them share its searchQuery, search). byID marks a search by
+// `id IN [...]`; the others search folders.
 type listing struct {
-	query string
-	rules []int
-	byID  bool
+	query  string
+	search string // the rules' searchQuery, "" for none
+	rules  []int
+	byID   bool
 }
+
+// typeFile is ANDed with every search tagprune builds: a search may return
+// folders and file versions too, and only files carry the tags a rule
+// governs.
+const typeFile = `type = "file"`
 
 // planListings returns the searches that read every file a rule could
 // change, in a deterministic order: the folder searches by searchQuery and
 // folder, then the fileIds searches by searchQuery.
-func planListings(rules []PlanRule) ([]listing, error) {
+func planListings(rules []manifest.Rule) ([]listing, error) {
 	type idGroup struct {
 		ids, tags []string
 		rules     []int
-		glob      bool
+		anyTag    bool
 	}
 	byQuery := map[string][]int{}
 	idGroups := map[string]*idGroup{}
 	for i := range rules {
 		r := &rules[i]
-		if len(r.ForbiddenTags) == 0 {
-			return nil, fmt.Errorf("rule %q forbids no tags: give it at least one forbiddenTags entry", r.Name)
-		}
 		if len(r.Paths) > 0 {
 			byQuery[r.SearchQuery] = append(byQuery[r.SearchQuery], i)
 		}
@@ -148,15 +184,15 @@ func planListings(rules []PlanRule) ([]listing, error) {
 			}
 			g.ids = append(g.ids, r.FileIDs...)
 			g.rules = append(g.rules, i)
-			g.tags = append(g.tags, r.exactTags()...)
-			g.glob = g.glob || r.hasGlob()
+			g.tags = append(g.tags, r.ExactTags()...)
+			g.anyTag = g.anyTag || r.MatchesAnyTag()
 		}
 	}
 	var out []listing
 	for _, query := range sortedKeys(byQuery) {
 		for _, sc := range mergeScopes(rules, byQuery[query]) {
 			tags := sc.tags
-			if sc.glob {
+			if sc.anyTag {
 				tags = nil
 			}
 			qs, err := pathQueries(sc.folders, tags, query)
@@ -164,31 +200,36 @@ func planListings(rules []PlanRule) ([]listing, error) {
 				return nil, err
 			}
 			for _, q := range qs {
-				out = append(out, listing{query: q, rules: sc.rules})
+				out = append(out, listing{query: q, search: query, rules: sc.rules})
 			}
 		}
 	}
 	for _, query := range sortedKeys(idGroups) {
 		g := idGroups[query]
-		var tail []string
-		if !g.glob {
-			if tc := inClause("tags", sortedUnique(g.tags)); escLen(tc) <= maxQueryEscLen/4 {
-				tail = append(tail, tc)
+		tail := []string{tagsExists}
+		if tags := sortedUnique(g.tags); !g.anyTag && len(tags) > 0 {
+			if tc := inClause("tags", tags); escLen(tc) <= maxQueryEscLen/4 {
+				tail[0] = tc
 			}
 		}
 		if query != "" {
 			tail = append(tail, "("+query+")")
 		}
+		tail = append(tail, typeFile)
 		qs, err := idQueries(sortedUnique(g.ids), tail)
 		if err != nil {
 			return nil, err
 		}
 		for _, q := range qs {
-			out = append(out, listing{query: q, rules: g.rules, byID: true})
+			out = append(out, listing{query: q, search: query, rules: g.rules, byID: true})
 		}
 	}
 	return out, nil
 }
+
+// tagsExists narrows a search to files that carry a tag (or an AITag) when
+// the tags that may be forbidden cannot be listed.
+const tagsExists = "tags EXISTS"
 
 // scope is what one folder listing reads: the outermost folders of rules
 // that share a searchQuery and whose folders overlap, and those rules.
@@ -196,7 +237,7 @@ type scope struct {
 	folders []string // outermost folders, sorted; none is under another
 	rules   []int    // indexes into the rules, ascending
 	tags    []string // union of the rules' exact tags, sorted
-	glob    bool     // some rule has a glob: the folders are read in full
+	anyTag  bool     // some rule has a glob or an allowlist: any tagged file is read
 }
 
 // mergeScopes merges the rules at idx (all with paths and one searchQuery)
@@ -211,7 +252,7 @@ type scope struct {
 // under it. So the scopes are the groups of roots joined by rules that have
 // folders under several of them, found with a union-find over the roots.
 // The scopes come sorted by their first folder.
-func mergeScopes(rules []PlanRule, idx []int) []scope {
+func mergeScopes(rules []manifest.Rule, idx []int) []scope {
 	var folders []string
 	for _, i := range idx {
 		folders = append(folders, rules[i].Paths...)
@@ -255,8 +296,8 @@ func mergeScopes(rules []PlanRule, idx []int) []scope {
 			byTop[top] = sc
 		}
 		sc.rules = append(sc.rules, i)
-		sc.tags = append(sc.tags, rules[i].exactTags()...)
-		sc.glob = sc.glob || rules[i].hasGlob()
+		sc.tags = append(sc.tags, rules[i].ExactTags()...)
+		sc.anyTag = sc.anyTag || rules[i].MatchesAnyTag()
 	}
 	for _, f := range folders {
 		if root[f] == f {
@@ -278,20 +319,20 @@ func mergeScopes(rules []PlanRule, idx []int) []scope {
 // fits in a URL, else the folders split into as few searches as fit. The
 // folders are never under one another, so no file matches two searches;
 // for the same reason the tags are not split: a tag list too long to share
-// a URL with a folder is dropped, and the folders are read in full.
+// a URL with a folder is replaced by `tags EXISTS`.
 func pathQueries(folders, tags []string, query string) ([]string, error) {
 	var tail string
 	if query != "" {
 		tail = "(" + query + ")"
 	}
-	budget := maxQueryEscLen - escLen(tail) - escLen(" AND  AND ")
+	budget := maxQueryEscLen - escLen(tail) - escLen(" AND  AND  AND "+typeFile)
 	if budget < maxQueryEscLen/4 {
 		return nil, fmt.Errorf("searchQuery %q is too long: keep it under %d bytes once URL-escaped", query, maxQueryEscLen*3/4)
 	}
-	var tc string
-	if tags != nil {
-		if tc = inClause("tags", tags); escLen(tc) > budget/2 {
-			tc = ""
+	tc := tagsExists
+	if len(tags) > 0 {
+		if c := inClause("tags", tags); escLen(c) <= budget/2 {
+			tc = c
 		}
 	}
 	var out []string
@@ -304,7 +345,7 @@ func pathQueries(folders, tags []string, query string) ([]string, error) {
 		if len(parts) > 1 {
 			pc = "(" + pc + ")"
 		}
-		out = append(out, joinAnd(pc, tc, tail))
+		out = append(out, joinAnd(pc, tc, tail, typeFile))
 	}
 	return out, nil
 }
@@ -418,24 +459,26 @@ func sortedUnique(s []string) []string {
 type found struct {
 	path       string
 	tagsBefore []string
-	remove     []string
-	rules      []string
+	remove     []string // sorted
+	rules      []int    // sorted
 }
 
 // observer runs the listings and keeps only the files to change.
 type observer struct {
-	rules    []PlanRule
+	rs       *ruleSet
 	found    map[string]*found
 	scanned  int
 	progress func(int)
 }
 
-// read runs one listing, checking every file it returns against the
-// listing's rules.
+// read runs one listing, judging every file it returns.
 func (o *observer) read(ctx context.Context, lib Library, l listing) error {
 	for f, err := range lib.List(ctx, api.ListParams{SearchQuery: l.query, Limit: api.MaxPageSize}) {
 		if err != nil {
 			return fmt.Errorf("reading the library (searchQuery %s): %w", l.query, err)
+		}
+		if !isFile(&f) {
+			continue
 		}
 		o.scanned++
 		if o.progress != nil && o.scanned%api.MaxPageSize == 0 {
@@ -449,46 +492,31 @@ func (o *observer) read(ctx context.Context, lib Library, l listing) error {
 	return ctx.Err()
 }
 
-// check records the tags of f that the listing's rules forbid.
-func (o *observer) check(f *api.File, l *listing) {
-	for _, i := range l.rules {
-		r := &o.rules[i]
-		if !evaluates(r, l.byID, f.FileID, f.FilePath) {
-			continue
-		}
-		for _, t := range f.Tags {
-			if !r.Forbids(t) {
-				continue
-			}
-			fd := o.found[f.FileID]
-			if fd == nil {
-				fd = &found{path: f.FilePath, tagsBefore: slices.Clone(f.Tags)}
-				o.found[f.FileID] = fd
-			}
-			if !slices.Contains(fd.remove, t) {
-				fd.remove = append(fd.remove, t)
-			}
-			if !slices.Contains(fd.rules, r.Name) {
-				fd.rules = append(fd.rules, r.Name)
-			}
-		}
-	}
-}
+// isFile reports whether a listed object is a file that can be changed: a
+// search may also return folders and file versions.
+func isFile(f *api.File) bool { return f.Type == "file" && f.FileID != "" }
 
-// evaluates reports whether a listing (by id when byID, else by folder)
-// is where rule r evaluates the file (id, filePath): a file in r's scope
-// (InScope) is evaluated by r's folder listing when it is under r's paths,
-// else by r's fileIds listing. A file that both listings return, or that a
-// folder listing merged with other rules returns while r names it by id, is
-// so evaluated once for r.
-func evaluates(r *PlanRule, byID bool, id, filePath string) bool {
-	if slices.Contains(r.ExcludeIDs, id) || underAny(filePath, r.ExcludePaths) {
-		return false
+// check records what f must lose under the rules without a searchQuery and
+// those of the listing's searchQuery, which selects f since the listing
+// returned it. A file returned by an earlier listing is judged by the state
+// that listing returned, so that a change is one consistent snapshot.
+func (o *observer) check(f *api.File, l *listing) {
+	fd := o.found[f.FileID]
+	filePath, tags := f.FilePath, f.Tags
+	if fd != nil {
+		filePath, tags = fd.path, fd.tagsBefore
 	}
-	if underAny(filePath, r.Paths) {
-		return !byID
+	sel := o.rs.m.Select(f.FileID, filePath, func(q string) bool { return q == l.search })
+	res := sel.Evaluate(tags, nil)
+	if len(res.Remove) == 0 {
+		return
 	}
-	return byID && slices.Contains(r.FileIDs, id)
+	if fd == nil {
+		fd = &found{path: f.FilePath, tagsBefore: slices.Clone(f.Tags)}
+		o.found[f.FileID] = fd
+	}
+	fd.remove = unionSorted(fd.remove, res.Remove)
+	fd.rules = unionInts(fd.rules, res.RemoveBy)
 }
 
 // changes returns the files to change, sorted by path then id, with their
@@ -496,16 +524,36 @@ func evaluates(r *PlanRule, byID bool, id, filePath string) bool {
 func (o *observer) changes() []Change {
 	out := make([]Change, 0, len(o.found))
 	for id, fd := range o.found {
-		slices.Sort(fd.remove)
-		slices.Sort(fd.rules)
 		before := fd.tagsBefore
 		if before == nil {
 			before = []string{}
 		}
-		out = append(out, Change{FileID: id, FilePath: fd.path, TagsBefore: before, RemoveTags: fd.remove, Rules: fd.rules})
+		out = append(out, Change{FileID: id, FilePath: fd.path, TagsBefore: before, RemoveTags: fd.remove, Rules: o.rs.names(fd.rules)})
 	}
 	slices.SortFunc(out, func(a, b Change) int {
 		return cmp.Or(cmp.Compare(a.FilePath, b.FilePath), cmp.Compare(a.FileID, b.FileID))
 	})
 	return out
+}
+
+// unionInts returns the sorted union of two sorted lists without duplicates.
+func unionInts(a, b []int) []int {
+	out := make([]int, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] < b[j]:
+			out = append(out, a[i])
+			i++
+		case a[i] > b[j]:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
 }

@@ -3,6 +3,7 @@ package reconcile_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -39,6 +40,12 @@ func FuzzReadPlan(f *testing.F) {
 		for i, b := range plan.Batches {
 			if len(b.FileIDs) == 0 || len(b.FileIDs) > api.MaxRemoveTagsFiles || len(b.Tags) == 0 {
 				t.Fatalf("ReadPlan accepted batch %d with %d files and %d tags", i+1, len(b.FileIDs), len(b.Tags))
+			}
+			if b.Endpoint != "" && b.Endpoint != reconcile.EndpointRemoveTags {
+				t.Fatalf("ReadPlan accepted batch %d for endpoint %q", i+1, b.Endpoint)
+			}
+			if slices.Contains(b.Tags, "") {
+				t.Fatalf("ReadPlan accepted batch %d removing the empty tag", i+1)
 			}
 		}
 		again := filepath.Join(dir, "again.json")

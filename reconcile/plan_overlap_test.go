@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"iter"
 	"net/url"
-	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -22,7 +21,7 @@ import (
 
 // withQuery returns r with a searchQuery.
 func withQuery(r manifest.Rule, q string) manifest.Rule {
-	r.Files.SearchQuery = q
+	r.SearchQuery = q
 	return r
 }
 
@@ -35,43 +34,43 @@ func TestPlanListingsMergesOverlappingScopes(t *testing.T) {
 		{
 			name:  "nested scopes share one listing over the outer folder",
 			rules: []manifest.Rule{rule("X", []string{"/a/"}, nil, "t1"), rule("Y", []string{"/a/b/"}, nil, "t2")},
-			want:  []listing{{query: `path : "/a/" AND tags IN ["t1","t2"]`, rules: []int{0, 1}}},
+			want:  []listing{{query: `path : "/a/" AND tags IN ["t1","t2"] AND type = "file"`, rules: []int{0, 1}}},
 		},
 		{
 			name:  "identical scopes share one listing",
 			rules: []manifest.Rule{rule("X", []string{"/a/", "/b/"}, nil, "t1"), rule("Y", []string{"/b/", "/a/"}, nil, "t2")},
-			want:  []listing{{query: `(path : "/a/" OR path : "/b/") AND tags IN ["t1","t2"]`, rules: []int{0, 1}}},
+			want:  []listing{{query: `(path : "/a/" OR path : "/b/") AND tags IN ["t1","t2"] AND type = "file"`, rules: []int{0, 1}}},
 		},
 		{
 			name:  "disjoint scopes keep their own listings",
 			rules: []manifest.Rule{rule("X", []string{"/b/"}, nil, "t1"), rule("Y", []string{"/a/"}, nil, "t2")},
 			want: []listing{
-				{query: `path : "/a/" AND tags IN ["t2"]`, rules: []int{1}},
-				{query: `path : "/b/" AND tags IN ["t1"]`, rules: []int{0}},
+				{query: `path : "/a/" AND tags IN ["t2"] AND type = "file"`, rules: []int{1}},
+				{query: `path : "/b/" AND tags IN ["t1"] AND type = "file"`, rules: []int{0}},
 			},
 		},
 		{
 			name:  "a folder whose name starts like another is not under it",
 			rules: []manifest.Rule{rule("X", []string{"/a/"}, nil, "t1"), rule("Y", []string{"/ab/"}, nil, "t2")},
 			want: []listing{
-				{query: `path : "/a/" AND tags IN ["t1"]`, rules: []int{0}},
-				{query: `path : "/ab/" AND tags IN ["t2"]`, rules: []int{1}},
+				{query: `path : "/a/" AND tags IN ["t1"] AND type = "file"`, rules: []int{0}},
+				{query: `path : "/ab/" AND tags IN ["t2"] AND type = "file"`, rules: []int{1}},
 			},
 		},
 		{
 			name:  "a glob over the library and an exact rule below it read the library once",
 			rules: []manifest.Rule{rule("G", []string{"/"}, nil, "campaign-*"), rule("E", []string{"/products/"}, nil, "sale2019")},
-			want:  []listing{{query: `path : "/"`, rules: []int{0, 1}}},
+			want:  []listing{{query: `path : "/" AND tags EXISTS AND type = "file"`, rules: []int{0, 1}}},
 		},
 		{
 			name:  "an exact rule over the library and a glob below it read the library once",
 			rules: []manifest.Rule{rule("E", []string{"/"}, nil, "sale2019"), rule("G", []string{"/products/"}, nil, "campaign-*")},
-			want:  []listing{{query: `path : "/"`, rules: []int{0, 1}}},
+			want:  []listing{{query: `path : "/" AND tags EXISTS AND type = "file"`, rules: []int{0, 1}}},
 		},
 		{
 			name:  "a rule's own nested folders collapse to the outer one",
 			rules: []manifest.Rule{rule("X", []string{"/a/", "/a/b/", "/c/"}, nil, "t1")},
-			want:  []listing{{query: `(path : "/a/" OR path : "/c/") AND tags IN ["t1"]`, rules: []int{0}}},
+			want:  []listing{{query: `(path : "/a/" OR path : "/c/") AND tags IN ["t1"] AND type = "file"`, rules: []int{0}}},
 		},
 		{
 			name: "merging repeats until no two listings overlap",
@@ -82,8 +81,8 @@ func TestPlanListingsMergesOverlappingScopes(t *testing.T) {
 				rule("W", []string{"/e/"}, nil, "t4"),
 			},
 			want: []listing{
-				{query: `(path : "/a/" OR path : "/c/") AND tags IN ["t1","t2","t3"]`, rules: []int{0, 1, 2}},
-				{query: `path : "/e/" AND tags IN ["t4"]`, rules: []int{3}},
+				{query: `(path : "/a/" OR path : "/c/") AND tags IN ["t1","t2","t3"] AND type = "file"`, rules: []int{0, 1, 2}},
+				{query: `path : "/e/" AND tags IN ["t4"] AND type = "file"`, rules: []int{3}},
 			},
 		},
 		{
@@ -93,8 +92,8 @@ func TestPlanListingsMergesOverlappingScopes(t *testing.T) {
 				rule("Y", []string{"/a/c/"}, nil, "t2"),
 			},
 			want: []listing{
-				{query: `path : "/a/b/" AND tags IN ["t1"]`, rules: []int{0}},
-				{query: `path : "/a/c/" AND tags IN ["t2"]`, rules: []int{1}},
+				{query: `path : "/a/b/" AND tags IN ["t1"] AND type = "file"`, rules: []int{0}},
+				{query: `path : "/a/c/" AND tags IN ["t2"] AND type = "file"`, rules: []int{1}},
 			},
 		},
 		{
@@ -105,8 +104,8 @@ func TestPlanListingsMergesOverlappingScopes(t *testing.T) {
 				withQuery(rule("R", []string{"/a/"}, nil, "t3"), `name = "1.jpg"`),
 			},
 			want: []listing{
-				{query: `path : "/a/" AND tags IN ["t2"]`, rules: []int{1}},
-				{query: `path : "/a/" AND tags IN ["t1","t3"] AND (name = "1.jpg")`, rules: []int{0, 2}},
+				{query: `path : "/a/" AND tags IN ["t2"] AND type = "file"`, rules: []int{1}},
+				{query: `path : "/a/" AND tags IN ["t1","t3"] AND (name = "1.jpg") AND type = "file"`, search: `name = "1.jpg"`, rules: []int{0, 2}},
 			},
 		},
 		{
@@ -116,14 +115,14 @@ func TestPlanListingsMergesOverlappingScopes(t *testing.T) {
 				rule("Y", []string{"/"}, nil, "t2"),
 			},
 			want: []listing{
-				{query: `path : "/" AND tags IN ["t1","t2"]`, rules: []int{0, 1}},
-				{query: `id IN ["f9"] AND tags IN ["t1"]`, rules: []int{0}, byID: true},
+				{query: `path : "/" AND tags IN ["t1","t2"] AND type = "file"`, rules: []int{0, 1}},
+				{query: `id IN ["f9"] AND tags IN ["t1"] AND type = "file"`, rules: []int{0}, byID: true},
 			},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := planListings(RulesFromManifest(tt.rules))
+			got, err := planListings(tt.rules)
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, got)
 		})
@@ -155,7 +154,7 @@ func TestPlanListingsSplitOnlyByDisjointFolders(t *testing.T) {
 	tests := []struct {
 		name      string
 		rules     []manifest.Rule
-		wantTags  string // the tags clause every listing carries, or "" for none
+		wantTags  string // the tags clause every listing carries
 		wantSplit bool
 	}{
 		{
@@ -165,24 +164,21 @@ func TestPlanListingsSplitOnlyByDisjointFolders(t *testing.T) {
 			wantSplit: true,
 		},
 		{
-			name:     "a tag list too long for one URL reads the folders in full instead of splitting the tags",
+			name:     "a tag list too long for one URL reads every tagged file of the folders instead of splitting the tags",
 			rules:    []manifest.Rule{rule("X", []string{"/a/"}, nil, manyTags...), rule("Y", []string{"/a/b/"}, nil, "x")},
-			wantTags: "",
+			wantTags: "tags EXISTS",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := planListings(RulesFromManifest(tt.rules))
+			got, err := planListings(tt.rules)
 			require.NoError(t, err)
 			assert.Equal(t, tt.wantSplit, len(got) > 1, "split")
 			owner := map[string]string{}
 			for _, l := range got {
 				u := "https://api.imagekit.io/v1/files?limit=1000&skip=100000&searchQuery=" + url.QueryEscape(l.query)
 				assert.LessOrEqual(t, len(u), 8<<10, "the URL fits in 8 KB")
-				assert.Equal(t, tt.wantTags != "", strings.Contains(l.query, "tags IN"), l.query)
-				if tt.wantTags != "" {
-					assert.True(t, strings.HasSuffix(l.query, " AND "+tt.wantTags), "every listing carries every tag")
-				}
+				assert.True(t, strings.HasSuffix(l.query, " AND "+tt.wantTags+` AND type = "file"`), "every listing carries every tag: %s", l.query)
 				assert.Equal(t, []int{0, 1}, l.rules)
 				for _, f := range foldersOf(l.query) {
 					owner[f] = l.query
@@ -190,7 +186,7 @@ func TestPlanListingsSplitOnlyByDisjointFolders(t *testing.T) {
 			}
 			var all []string
 			for _, r := range tt.rules {
-				all = append(all, r.Files.Paths...)
+				all = append(all, r.Paths...)
 			}
 			for _, p := range all {
 				var under []string
@@ -210,28 +206,29 @@ func TestPlanListingsSplitOnlyByDisjointFolders(t *testing.T) {
 	}
 }
 
-func TestEvaluatesEachFileOncePerRule(t *testing.T) {
-	r := RulesFromManifest([]manifest.Rule{rule("X", []string{"/a/"}, []string{"f1", "f9"}, "x")})[0]
-	r.ExcludeIDs = []string{"f5"}
+func TestARuleSelectsByFolderOrByIDWhicheverListingReadsTheFile(t *testing.T) {
+	r := rule("X", []string{"/a/"}, []string{"f1", "f9"}, "x")
+	r.ExcludeFileIDs = []string{"f5"}
 	r.ExcludePaths = []string{"/a/keep/"}
 	tests := []struct {
-		name           string
-		id, path       string
-		byPath, byID   bool
-		wantInScopeToo bool
+		name     string
+		id, path string
+		want     bool
 	}{
-		{name: "a file under the paths is the folder listing's", id: "f2", path: "/a/2.jpg", byPath: true},
-		{name: "a file named by id and under the paths is the folder listing's", id: "f1", path: "/a/1.jpg", byPath: true},
-		{name: "a file named by id elsewhere is the fileIds listing's", id: "f9", path: "/z/9.jpg", byID: true},
-		{name: "an excluded id is nobody's", id: "f5", path: "/a/5.jpg"},
-		{name: "an excluded folder is nobody's", id: "f1", path: "/a/keep/1.jpg"},
-		{name: "a file out of scope is nobody's", id: "f3", path: "/b/3.jpg"},
+		{name: "a file under the paths", id: "f2", path: "/a/2.jpg", want: true},
+		{name: "a file named by id and under the paths", id: "f1", path: "/a/1.jpg", want: true},
+		{name: "a file named by id elsewhere", id: "f9", path: "/z/9.jpg", want: true},
+		{name: "an excluded id", id: "f5", path: "/a/5.jpg"},
+		{name: "a named file in an excluded folder", id: "f1", path: "/a/keep/1.jpg"},
+		{name: "a file out of scope", id: "f3", path: "/b/3.jpg"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.byPath, evaluates(&r, false, tt.id, tt.path), "folder listing")
-			assert.Equal(t, tt.byID, evaluates(&r, true, tt.id, tt.path), "fileIds listing")
-			assert.Equal(t, tt.byPath || tt.byID, r.InScope(tt.id, tt.path), "together they are InScope")
+			lib := newTestLib(t, []imagekittest.File{file(tt.id, tt.path, "x", "keep")})
+			p, err := MakePlan(context.Background(), lib, []manifest.Rule{r}, PlanOptions{})
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, len(p.Changes) == 1, "changed")
+			require.NoError(t, CheckConsistency(p))
 		})
 	}
 }
@@ -242,13 +239,13 @@ func TestMakePlanMergedListingsStayExact(t *testing.T) {
 		rule("Y", []string{"/a/b/"}, nil, "t2", "g*"),
 		rule("Z", []string{"/"}, nil, "t3"),
 	}
-	files := []api.File{
+	files := []imagekittest.File{
 		file("f1", "/a/1.jpg", "t1", "t2", "t3", "go"), // t2 and the glob are Y's, not X's
 		file("f2", "/a/b/2.jpg", "t1", "t2", "go", "keep"),
 		file("f3", "/c/3.jpg", "t1", "t2", "t3"),
 		file("f9", "/c/9.jpg", "t1", "t3"), // X by id, Z by path
 	}
-	lib := newFakeLib(files...)
+	lib := newTestLib(t, files)
 	p, err := MakePlan(context.Background(), lib, rules, PlanOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{
@@ -257,7 +254,7 @@ func TestMakePlanMergedListingsStayExact(t *testing.T) {
 		"f3": "t3 by Z",
 		"f9": "t1,t3 by X,Z",
 	}, removals(p))
-	assert.Equal(t, []string{`path : "/"`, `id IN ["f9"] AND tags IN ["t1"]`}, lib.queries)
+	assert.Equal(t, []string{`path : "/" AND tags EXISTS AND type = "file"`, `id IN ["f9"] AND tags IN ["t1"] AND type = "file"`}, lib.queries)
 }
 
 // countingLib is a Library over a real client that records, for every
@@ -293,29 +290,19 @@ func bruteRemove(t *testing.T, rules []manifest.Rule, files []imagekittest.File)
 		f := &files[i]
 		var rm []string
 		for _, r := range rules {
-			under := func(ds []string) bool {
-				return slices.ContainsFunc(ds, func(d string) bool { return strings.HasPrefix(f.FilePath, d) })
-			}
-			if slices.Contains(r.Exclude.FileIDs, f.FileID) || under(r.Exclude.Paths) {
+			if !trueSelects(r, *f) {
 				continue
 			}
-			if !slices.Contains(r.Files.FileIDs, f.FileID) && !under(r.Files.Paths) {
-				continue
-			}
-			if r.Files.SearchQuery != "" {
-				q, err := imagekittest.ParseQuery(r.Files.SearchQuery, time.Now())
+			if r.SearchQuery != "" {
+				q, err := imagekittest.ParseQuery(r.SearchQuery, time.Now())
 				require.NoError(t, err)
 				if !q.Match(f) {
 					continue
 				}
 			}
 			for _, tag := range f.Tags {
-				ok := slices.Contains(r.ExactTags, tag)
-				for _, g := range r.Globs {
-					m, _ := path.Match(g, tag)
-					ok = ok || m
-				}
-				if ok && !slices.Contains(rm, tag) {
+				forbidden := trueMatches(r.ForbiddenTags, tag) || (len(r.AllowedTags) > 0 && !trueMatches(r.AllowedTags, tag))
+				if forbidden && tag != "" && !slices.Contains(rm, tag) {
 					rm = append(rm, tag)
 				}
 			}
@@ -348,7 +335,7 @@ func TestMakePlanNestedRulesReadEachFileOnce(t *testing.T) {
 				rule("sales", []string{"/products/"}, nil, "sale2019"),
 				rule("shoes", []string{"/products/shoes/", "/brand/"}, nil, "sale2020", "legacy"),
 				rule("brand-2021", []string{"/brand/summer/2021/"}, nil, "draft"),
-				{Name: "kids", Files: manifest.Selection{Paths: []string{"/products/kids/"}}, Exclude: manifest.Selection{Paths: []string{"/products/kids/2020/"}}, ExactTags: []string{"hero"}},
+				{Name: "kids", Paths: []string{"/products/kids/"}, ExcludePaths: []string{"/products/kids/2020/"}, ForbiddenTags: []string{"hero"}},
 			},
 		},
 		{
@@ -357,6 +344,13 @@ func TestMakePlanNestedRulesReadEachFileOnce(t *testing.T) {
 				rule("campaigns", []string{"/"}, nil, "campaign-2023-*"),
 				rule("sales", []string{"/products/"}, nil, "sale2019", "sale2020"),
 				rule("blog", []string{"/blog/news/"}, nil, "draft"),
+			},
+		},
+		{
+			name: "an allowlist over nested rules",
+			rules: []manifest.Rule{
+				allow("vocabulary", []string{"/products/shoes/"}, "sale2019", "hero", "new-*"),
+				rule("sales", []string{"/products/"}, nil, "sale2019"),
 			},
 		},
 		{

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"iter"
 	"net/url"
 	"path"
 	"strings"
@@ -13,32 +14,30 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tagprune/tagprune/api"
+	"github.com/tagprune/tagprune/api/imagekittest"
 	"github.com/tagprune/tagprune/manifest"
 )
 
-func file(id, filePath string, tags ...string) api.File {
-	return api.File{FileID: id, Type: "file", Name: path.Base(filePath), FilePath: filePath, Tags: tags}
+func file(id, filePath string, tags ...string) imagekittest.File {
+	return imagekittest.File{FileID: id, Type: "file", Name: path.Base(filePath), FilePath: filePath, Tags: tags}
 }
 
-func withAI(f api.File, ai ...string) api.File {
+func withAI(f imagekittest.File, ai ...string) imagekittest.File {
 	for _, t := range ai {
-		f.AITags = append(f.AITags, api.AITag{Name: t, Confidence: 90, Source: "google-auto-tagging"})
+		f.AITags = append(f.AITags, imagekittest.AITag{Name: t, Confidence: 90, Source: "google-auto-tagging"})
 	}
 	return f
 }
 
-// rule builds a manifest rule; forbidden entries with glob characters
-// become globs.
+// rule builds a manifest rule over paths and ids that forbids forbidden
+// (exact tags or globs).
 func rule(name string, paths, ids []string, forbidden ...string) manifest.Rule {
-	r := manifest.Rule{Name: name, Files: manifest.Selection{Paths: paths, FileIDs: ids}, Source: manifest.Position{File: "m.yaml", Line: 3, Col: 5}}
-	for _, t := range forbidden {
-		if isGlob(t) {
-			r.Globs = append(r.Globs, t)
-		} else {
-			r.ExactTags = append(r.ExactTags, t)
-		}
-	}
-	return r
+	return manifest.Rule{Name: name, Paths: paths, FileIDs: ids, ForbiddenTags: forbidden, Source: "m.yaml:3:5"}
+}
+
+// allow builds a manifest rule over paths whose allowlist is allowed.
+func allow(name string, paths []string, allowed ...string) manifest.Rule {
+	return manifest.Rule{Name: name, Paths: paths, AllowedTags: allowed, Source: "m.yaml:9:5"}
 }
 
 func removals(p *Plan) map[string]string {
@@ -51,86 +50,125 @@ func removals(p *Plan) map[string]string {
 
 func TestMakePlanSelectsAndDiffs(t *testing.T) {
 	withQuery := rule("q", []string{"/a/"}, nil, "x")
-	withQuery.Files.SearchQuery = `name = "1.jpg"`
+	withQuery.SearchQuery = `name = "1.jpg"`
 	excluding := rule("ex", []string{"/a/"}, nil, "x")
-	excluding.Exclude = manifest.Selection{Paths: []string{"/a/keep/"}, FileIDs: []string{"f2"}}
+	excluding.ExcludePaths, excluding.ExcludeFileIDs = []string{"/a/keep/"}, []string{"f2"}
 
 	tests := []struct {
 		name  string
 		rules []manifest.Rule
-		files []api.File
+		files []imagekittest.File
 		want  map[string]string
 	}{
 		{
 			name:  "paths select folder and subfolders only",
 			rules: []manifest.Rule{rule("r", []string{"/a/"}, nil, "x")},
-			files: []api.File{file("f1", "/a/1.jpg", "x"), file("f2", "/a/b/2.jpg", "x", "y"), file("f3", "/ab/3.jpg", "x"), file("f4", "/c/4.jpg", "x")},
+			files: []imagekittest.File{file("f1", "/a/1.jpg", "x"), file("f2", "/a/b/2.jpg", "x", "y"), file("f3", "/ab/3.jpg", "x"), file("f4", "/c/4.jpg", "x")},
 			want:  map[string]string{"f1": "x by r", "f2": "x by r"},
 		},
 		{
 			name:  "fileIds select files anywhere",
 			rules: []manifest.Rule{rule("r", nil, []string{"f4", "nope"}, "x")},
-			files: []api.File{file("f1", "/a/1.jpg", "x"), file("f4", "/c/4.jpg", "x", "y")},
+			files: []imagekittest.File{file("f1", "/a/1.jpg", "x"), file("f4", "/c/4.jpg", "x", "y")},
 			want:  map[string]string{"f4": "x by r"},
 		},
 		{
 			name:  "exclusions are applied locally",
 			rules: []manifest.Rule{excluding},
-			files: []api.File{file("f1", "/a/1.jpg", "x"), file("f2", "/a/2.jpg", "x"), file("f3", "/a/keep/3.jpg", "x")},
+			files: []imagekittest.File{file("f1", "/a/1.jpg", "x"), file("f2", "/a/2.jpg", "x"), file("f3", "/a/keep/3.jpg", "x")},
 			want:  map[string]string{"f1": "x by ex"},
 		},
 		{
 			name:  "globs match the file's own tags",
 			rules: []manifest.Rule{rule("g", []string{"/"}, nil, "campaign-*", "sale20[0-9][0-9]")},
-			files: []api.File{file("f1", "/a/1.jpg", "campaign-2023", "keep", "sale2019"), file("f2", "/b/2.jpg", "campaign", "sale19"), withAI(file("f3", "/c/3.jpg", "keep"), "campaign-x")},
+			files: []imagekittest.File{file("f1", "/a/1.jpg", "campaign-2023", "keep", "sale2019"), file("f2", "/b/2.jpg", "campaign", "sale19"), withAI(file("f3", "/c/3.jpg", "keep"), "campaign-x")},
 			want:  map[string]string{"f1": "campaign-2023,sale2019 by g"},
 		},
 		{
 			name:  "exact tags are case-sensitive",
 			rules: []manifest.Rule{rule("r", []string{"/"}, nil, "Sale")},
-			files: []api.File{file("f1", "/1.jpg", "sale"), file("f2", "/2.jpg", "Sale")},
+			files: []imagekittest.File{file("f1", "/1.jpg", "sale"), file("f2", "/2.jpg", "Sale")},
 			want:  map[string]string{"f2": "Sale by r"},
 		},
 		{
 			name:  "AITags are never removed",
 			rules: []manifest.Rule{rule("r", []string{"/"}, nil, "x", "y")},
-			files: []api.File{withAI(file("f1", "/1.jpg", "y"), "x")},
+			files: []imagekittest.File{withAI(file("f1", "/1.jpg", "y"), "x")},
 			want:  map[string]string{"f1": "y by r"},
 		},
 		{
 			name:  "a file listed only through its AITags is not changed",
 			rules: []manifest.Rule{rule("r", []string{"/"}, nil, "x")},
-			files: []api.File{withAI(file("f1", "/1.jpg", "other"), "x"), withAI(file("f2", "/2.jpg"), "x")},
+			files: []imagekittest.File{withAI(file("f1", "/1.jpg", "other"), "x"), withAI(file("f2", "/2.jpg"), "x")},
 			want:  map[string]string{},
 		},
 		{
 			name:  "several rules add up and are named",
 			rules: []manifest.Rule{rule("A", []string{"/a/"}, nil, "x"), rule("B", []string{"/"}, nil, "y*"), rule("C", []string{"/b/"}, nil, "z")},
-			files: []api.File{file("f1", "/a/1.jpg", "x", "yes", "z"), file("f2", "/b/2.jpg", "x", "z")},
+			files: []imagekittest.File{file("f1", "/a/1.jpg", "x", "yes", "z"), file("f2", "/b/2.jpg", "x", "z")},
 			want:  map[string]string{"f1": "x,yes by A,B", "f2": "z by C"},
 		},
 		{
 			name:  "searchQuery narrows the selection",
 			rules: []manifest.Rule{withQuery},
-			files: []api.File{file("f1", "/a/1.jpg", "x"), file("f2", "/a/b/2.jpg", "x")},
+			files: []imagekittest.File{file("f1", "/a/1.jpg", "x"), file("f2", "/a/b/2.jpg", "x")},
 			want:  map[string]string{"f1": "x by q"},
 		},
 		{
 			name:  "paths and fileIds together",
 			rules: []manifest.Rule{rule("r", []string{"/a/"}, []string{"f3"}, "x")},
-			files: []api.File{file("f1", "/a/1.jpg", "x"), file("f2", "/b/2.jpg", "x"), file("f3", "/c/3.jpg", "x")},
+			files: []imagekittest.File{file("f1", "/a/1.jpg", "x"), file("f2", "/b/2.jpg", "x"), file("f3", "/c/3.jpg", "x")},
 			want:  map[string]string{"f1": "x by r", "f3": "x by r"},
 		},
 		{
 			name:  "duplicate own tags are removed once",
 			rules: []manifest.Rule{rule("r", []string{"/"}, nil, "x")},
-			files: []api.File{file("f1", "/1.jpg", "x", "x")},
+			files: []imagekittest.File{file("f1", "/1.jpg", "x", "x")},
 			want:  map[string]string{"f1": "x by r"},
+		},
+		{
+			name:  "an allowlist removes what it does not admit, AITags aside",
+			rules: []manifest.Rule{allow("shop", []string{"/shop/"}, "red", "size-*")},
+			files: []imagekittest.File{
+				withAI(file("f1", "/shop/1.jpg", "red", "size-xl", "Red", "promo"), "Person"),
+				file("f2", "/shop/2.jpg", "red"),
+				file("f3", "/blog/3.jpg", "promo"),
+				withAI(file("f4", "/shop/4.jpg"), "promo"),
+			},
+			want: map[string]string{"f1": "Red,promo by shop"},
+		},
+		{
+			name: "an allowlist and a denylist add up",
+			rules: []manifest.Rule{
+				func() manifest.Rule {
+					r := allow("shop", []string{"/shop/"}, "red", "size-*")
+					r.ForbiddenTags = []string{"size-unknown"}
+					return r
+				}(),
+				rule("sales", []string{"/"}, nil, "sale*"),
+			},
+			files: []imagekittest.File{file("f1", "/shop/1.jpg", "red", "size-unknown", "size-m", "sale1"), file("f2", "/blog/2.jpg", "sale2", "blue")},
+			want:  map[string]string{"f1": "sale1,size-unknown by sales,shop", "f2": "sale2 by sales"},
+		},
+		{
+			name:  "the empty tag is never removed",
+			rules: []manifest.Rule{rule("all", []string{"/"}, nil, "*")},
+			files: []imagekittest.File{file("f1", "/1.jpg", "", "x"), file("f2", "/2.jpg", "")},
+			want:  map[string]string{"f1": "x by all"},
+		},
+		{
+			name:  "folders and file versions that a search returns are skipped",
+			rules: []manifest.Rule{rule("r", []string{"/"}, nil, "x")},
+			files: []imagekittest.File{
+				file("f1", "/a/1.jpg", "x"),
+				func() imagekittest.File { f := file("f2", "/a/2.jpg", "x"); f.Type = "file-version"; return f }(),
+			},
+			want: map[string]string{"f1": "x by r"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			lib := newFakeLib(tt.files...)
+			lib := newTestLib(t, tt.files)
 			p, err := MakePlan(context.Background(), lib, tt.rules, PlanOptions{Tool: "test"})
 			require.NoError(t, err)
 			if diff := cmp.Diff(tt.want, removals(p)); diff != "" {
@@ -145,7 +183,7 @@ func TestMakePlanSelectsAndDiffs(t *testing.T) {
 
 func TestMakePlanQueries(t *testing.T) {
 	q := rule("q", []string{"/a/"}, nil, "x")
-	q.Files.SearchQuery = `name = "1.jpg"`
+	q.SearchQuery = `name = "1.jpg"`
 	tests := []struct {
 		name  string
 		rules []manifest.Rule
@@ -154,42 +192,55 @@ func TestMakePlanQueries(t *testing.T) {
 		{
 			name:  "exact tags read only candidates",
 			rules: []manifest.Rule{rule("r", []string{"/a/"}, nil, "y", "x")},
-			want:  []string{`path : "/a/" AND tags IN ["x","y"]`},
+			want:  []string{`path : "/a/" AND tags IN ["x","y"] AND type = "file"`},
 		},
 		{
 			name:  "rules over one scope share a listing",
 			rules: []manifest.Rule{rule("r", []string{"/a/"}, nil, "x"), rule("s", []string{"/a/"}, nil, "y")},
-			want:  []string{`path : "/a/" AND tags IN ["x","y"]`},
+			want:  []string{`path : "/a/" AND tags IN ["x","y"] AND type = "file"`},
 		},
 		{
-			name:  "a glob reads the whole scope of the shared listing",
+			name:  "a glob reads every tagged file of the shared listing",
 			rules: []manifest.Rule{rule("r", []string{"/a/"}, nil, "x"), rule("s", []string{"/a/"}, nil, "y*")},
-			want:  []string{`path : "/a/"`},
+			want:  []string{`path : "/a/" AND tags EXISTS AND type = "file"`},
+		},
+		{
+			name:  "an allowlist reads every tagged file",
+			rules: []manifest.Rule{allow("shop", []string{"/shop/"}, "red"), rule("s", []string{"/"}, []string{"f1"}, "x")},
+			want: []string{
+				`path : "/" AND tags EXISTS AND type = "file"`,
+				`id IN ["f1"] AND tags IN ["x"] AND type = "file"`,
+			},
 		},
 		{
 			name:  "several paths are OR-ed",
 			rules: []manifest.Rule{rule("r", []string{"/b/", "/a/"}, nil, "x")},
-			want:  []string{`(path : "/a/" OR path : "/b/") AND tags IN ["x"]`},
+			want:  []string{`(path : "/a/" OR path : "/b/") AND tags IN ["x"] AND type = "file"`},
 		},
 		{
 			name:  "the rule's searchQuery is ANDed in parentheses",
 			rules: []manifest.Rule{q},
-			want:  []string{`path : "/a/" AND tags IN ["x"] AND (name = "1.jpg")`},
+			want:  []string{`path : "/a/" AND tags IN ["x"] AND (name = "1.jpg") AND type = "file"`},
 		},
 		{
 			name:  "fileIds are read by id",
 			rules: []manifest.Rule{rule("r", nil, []string{"f2", "f1"}, "x")},
-			want:  []string{`id IN ["f1","f2"] AND tags IN ["x"]`},
+			want:  []string{`id IN ["f1","f2"] AND tags IN ["x"] AND type = "file"`},
+		},
+		{
+			name:  "fileIds with a glob are read by id among tagged files",
+			rules: []manifest.Rule{rule("r", nil, []string{"f1"}, "x*")},
+			want:  []string{`id IN ["f1"] AND tags EXISTS AND type = "file"`},
 		},
 		{
 			name:  "values are quoted and escaped",
 			rules: []manifest.Rule{rule("r", []string{`/a "b"/`}, nil, `say "hi"`, `back\slash`)},
-			want:  []string{`path : "/a \"b\"/" AND tags IN ["back\\slash","say \"hi\""]`},
+			want:  []string{`path : "/a \"b\"/" AND tags IN ["back\\slash","say \"hi\""] AND type = "file"`},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			lib := newFakeLib()
+			lib := newTestLib(t, nil)
 			_, err := MakePlan(context.Background(), lib, tt.rules, PlanOptions{})
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, lib.queries)
@@ -198,7 +249,7 @@ func TestMakePlanQueries(t *testing.T) {
 }
 
 func TestMakePlanQuotedValuesRoundTrip(t *testing.T) {
-	lib := newFakeLib(file("f1", `/a "b"/1.jpg`, `say "hi"`, `back\slash`, "keep"))
+	lib := newTestLib(t, []imagekittest.File{file("f1", `/a "b"/1.jpg`, `say "hi"`, `back\slash`, "keep")})
 	p, err := MakePlan(context.Background(), lib, []manifest.Rule{rule("r", []string{`/a "b"/`}, nil, `say "hi"`, `back\slash`)}, PlanOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{"f1": `back\slash,say "hi" by r`}, removals(p))
@@ -223,14 +274,14 @@ func TestIDQueriesStayUnder8KB(t *testing.T) {
 }
 
 func TestMakePlanIsDeterministic(t *testing.T) {
-	var files []api.File
+	var files []imagekittest.File
 	for i := range 300 {
 		files = append(files, file(fmt.Sprintf("f%03d", i), fmt.Sprintf("/d%d/%03d.jpg", i%7, 299-i), "x", fmt.Sprintf("t%d", i%5)))
 	}
 	rules := []manifest.Rule{rule("a", []string{"/"}, nil, "x"), rule("b", []string{"/d1/", "/d2/"}, nil, "t*")}
-	p1, err := MakePlan(context.Background(), newFakeLib(files...), rules, PlanOptions{})
+	p1, err := MakePlan(context.Background(), newTestLib(t, files), rules, PlanOptions{})
 	require.NoError(t, err)
-	p2, err := MakePlan(context.Background(), newFakeLib(files...), rules, PlanOptions{})
+	p2, err := MakePlan(context.Background(), newTestLib(t, files), rules, PlanOptions{})
 	require.NoError(t, err)
 	p2.CreatedAt = p1.CreatedAt
 	if diff := cmp.Diff(p1, p2); diff != "" {
@@ -244,6 +295,92 @@ func TestMakePlanIsDeterministic(t *testing.T) {
 }
 
 func TestMakePlanRefusesBadBatchSize(t *testing.T) {
-	_, err := MakePlan(context.Background(), newFakeLib(), nil, PlanOptions{BatchSize: 51})
+	_, err := MakePlan(context.Background(), newTestLib(t, nil), nil, PlanOptions{BatchSize: 51})
 	require.ErrorContains(t, err, "batch size 51")
+}
+
+func TestMakePlanRefusesWhatItCannotApplyYet(t *testing.T) {
+	ai := rule("no-people", []string{"/"}, nil)
+	ai.ForbiddenTags, ai.ForbiddenAITags = nil, []string{"Person"}
+	rename := rule("lower", []string{"/"}, nil)
+	rename.ForbiddenTags, rename.ReplaceTags = nil, map[string]string{"Red": "red"}
+	for _, tt := range []struct {
+		name    string
+		rule    manifest.Rule
+		feature string
+	}{
+		{"forbiddenAITags", ai, "forbiddenAITags"},
+		{"replaceTags", rename, "replaceTags"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			lib := newTestLib(t, []imagekittest.File{withAI(file("f1", "/1.jpg", "Red"), "Person")})
+			p, err := MakePlan(context.Background(), lib, []manifest.Rule{rule("ok", []string{"/"}, nil, "x"), tt.rule}, PlanOptions{})
+			require.Nil(t, p)
+			require.ErrorIs(t, err, ErrNotSupported)
+			var ue *UnsupportedError
+			require.ErrorAs(t, err, &ue)
+			assert.Equal(t, tt.rule.Name, ue.Rule)
+			assert.Equal(t, tt.feature, ue.Feature)
+			assert.Contains(t, err.Error(), `rule "`+tt.rule.Name+`": `+tt.feature+" is not supported yet")
+			assert.Empty(t, lib.queries, "nothing is read")
+		})
+	}
+}
+
+func TestMakePlanRefusesRulesThatDoNotCompile(t *testing.T) {
+	lib := newTestLib(t, nil)
+	_, err := MakePlan(context.Background(), lib, []manifest.Rule{rule("a", []string{"/"}, nil, "[x"), rule("a", []string{"/"}, nil, "y")}, PlanOptions{})
+	var errs manifest.Errors
+	require.ErrorAs(t, err, &errs)
+	assert.Contains(t, err.Error(), `rule "a": bad glob "[x"`)
+	assert.Contains(t, err.Error(), `rule "a": duplicate rule name`)
+	assert.Empty(t, lib.queries, "nothing is read")
+}
+
+func TestMakePlanRecordsItsSource(t *testing.T) {
+	src := &Source{APIURL: "https://api.imagekit.io"}
+	p, err := MakePlan(context.Background(), newTestLib(t, nil), nil, PlanOptions{Source: src})
+	require.NoError(t, err)
+	assert.Equal(t, &Source{APIURL: "https://api.imagekit.io"}, p.Source)
+	assert.NotSame(t, src, p.Source, "the plan keeps its own copy")
+	p, err = MakePlan(context.Background(), newTestLib(t, nil), nil, PlanOptions{})
+	require.NoError(t, err)
+	assert.Nil(t, p.Source)
+}
+
+// foldersLib returns, in every listing, a folder and a file object without
+// a fileId beside the files, as a search without a type clause may.
+type foldersLib struct{ *testLib }
+
+func (l foldersLib) List(ctx context.Context, p api.ListParams) iter.Seq2[api.File, error] {
+	return func(yield func(api.File, error) bool) {
+		extra := []api.File{
+			{Type: "folder", Name: "a", FilePath: "/a", Tags: []string{"x"}},
+			{Type: "file", Name: "ghost.jpg", FilePath: "/a/ghost.jpg", Tags: []string{"x"}},
+		}
+		for _, f := range extra {
+			if !yield(f, nil) {
+				return
+			}
+		}
+		for f, err := range l.testLib.List(ctx, p) {
+			if !yield(f, err) {
+				return
+			}
+		}
+	}
+}
+
+func TestObjectsThatAreNotFilesAreSkipped(t *testing.T) {
+	lib := foldersLib{newTestLib(t, []imagekittest.File{file("f1", "/a/1.jpg", "x"), file("f2", "/a/2.jpg", "y")})}
+	rules := []manifest.Rule{rule("r", []string{"/"}, nil, "x")}
+	p, err := MakePlan(context.Background(), lib, rules, PlanOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"f1": "x by r"}, removals(p))
+	assert.Equal(t, 1, p.Summary.FilesScanned, "only the file the search returned is counted")
+
+	chk, err := CheckPlan(context.Background(), lib, p)
+	require.NoError(t, err)
+	assert.Empty(t, chk.Missing)
+	assert.Empty(t, chk.Stale)
 }

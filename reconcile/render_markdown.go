@@ -34,8 +34,9 @@ const (
 //
 // It writes a title, the summary line of RenderText, an overview table with
 // a row per rule of the plan, then a section per rule that changes files:
-// the first ShownFiles files in a table and the rest in a collapsed
-// <details> block. When the whole would not fit under MarkdownLimit, files
+// its intro says, for an allowlist rule, how many distinct tags it would
+// remove and which most often; then the first ShownFiles files in a table
+// and the rest in a collapsed <details> block. When the whole would not fit under MarkdownLimit, files
 // (and if need be whole rules) are left out and a line says how many, and
 // to see the JSON plan for all of them. Text from the plan is escaped so
 // that no path, tag or rule name can break a table, inject HTML or mention
@@ -89,6 +90,13 @@ func RenderMarkdown(w io.Writer, p *Plan) error {
 			heading: "### " + mdCell(g.Name),
 			intro:   "Would remove " + plural(g.Tags, "tag", "tags") + " from " + plural(len(g.Files), "file", "files") + ".",
 			header:  "| File | Tags to remove |\n| --- | --- |",
+		}
+		if g.Allowlist {
+			line := allowlistLine(g, func(t string) string { return mdTags([]string{t}) })
+			if !strings.HasSuffix(line, "…") {
+				line += "."
+			}
+			s.intro += " As an allowlist, it " + line
 		}
 		if g.Description != "" {
 			desc := mdCell(g.Description)

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tagprune/tagprune/manifest"
 	"github.com/tagprune/tagprune/reconcile"
 )
 
@@ -46,8 +47,8 @@ var (
 
 // smallRules are the rules of the small fixtures: "cleanup" overlaps
 // "retire-sale-2019" on sale2019, and "unused" forbids nothing present.
-func smallRules() []reconcile.PlanRule {
-	return []reconcile.PlanRule{
+func smallRules() []manifest.Rule {
+	return []manifest.Rule{
 		{Name: "retire-sale-2019", Description: "Sale ended in 2019", Paths: []string{"/products/"},
 			ForbiddenTags: []string{"sale2019", "campaign-2023-*"}, Source: "manifest.yaml:3:5"},
 		{Name: "cleanup", Paths: []string{"/"}, ForbiddenTags: []string{"draft", "sale*"}, Source: "manifest.yaml:9:5"},
@@ -84,7 +85,7 @@ func smallPlan() *reconcile.Plan {
 func bigPlan(n int) *reconcile.Plan {
 	p := &reconcile.Plan{
 		FormatVersion: reconcile.FormatVersion, Tool: "v1.2.3", CreatedAt: createdAt,
-		Rules: []reconcile.PlanRule{
+		Rules: []manifest.Rule{
 			{Name: "retire-sale-2019", Description: "Sale ended in 2019", Paths: []string{"/"}, ForbiddenTags: []string{"sale2019"}},
 			{Name: "campaigns", Paths: []string{"/"}, ForbiddenTags: []string{"campaign-*"}},
 		},
@@ -124,9 +125,9 @@ func hostilePlan() *reconcile.Plan {
 		"`code`", "*bold*", "_em_", "[link](http://x)", "back\\slash|", "rtl\u202eevil", "nul\x00",
 	}
 	forbidden := append([]string{`\[link\](http://x)`, "\x1b\\[31mred"}, tags...)
-	rule := reconcile.PlanRule{Name: "evil|rule\n<b>", Description: "<img src=x onerror=alert(1)>|",
+	rule := manifest.Rule{Name: "evil|rule\n<b>", Description: "<img src=x onerror=alert(1)>|",
 		Paths: []string{"/"}, ForbiddenTags: forbidden}
-	p := &reconcile.Plan{FormatVersion: 1, CreatedAt: createdAt, Tool: "v<1>|", Rules: []reconcile.PlanRule{rule}}
+	p := &reconcile.Plan{FormatVersion: 1, CreatedAt: createdAt, Tool: "v<1>|", Rules: []manifest.Rule{rule}}
 	for i, path := range []string{"/x|y/<i>.jpg", "/new\nline.jpg", "/ok.jpg", "/\xc3(.jpg"} {
 		p.Changes = append(p.Changes, reconcile.Change{
 			FileID: fmt.Sprintf("id|%d\n", i), FilePath: path, TagsBefore: tags, RemoveTags: tags, Rules: []string{rule.Name},
@@ -238,7 +239,7 @@ func TestRenderTextSummaryLine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := &reconcile.Plan{Rules: []reconcile.PlanRule{{Name: "r", ForbiddenTags: []string{"t*"}}}}
+			p := &reconcile.Plan{Rules: []manifest.Rule{{Name: "r", ForbiddenTags: []string{"t*"}}}}
 			tags := []string{"t1", "t2", "t3"}[:tt.tags]
 			p.Changes = make([]reconcile.Change, tt.files)
 			for i := range p.Changes {
@@ -311,14 +312,14 @@ func TestRenderMarkdownStaysUnderTheLimit(t *testing.T) {
 	manyRules := &reconcile.Plan{}
 	for r := range 3000 {
 		name := fmt.Sprintf("rule-%04d", r)
-		manyRules.Rules = append(manyRules.Rules, reconcile.PlanRule{Name: name, Description: strings.Repeat("d", 200), ForbiddenTags: []string{"t"}})
+		manyRules.Rules = append(manyRules.Rules, manifest.Rule{Name: name, Description: strings.Repeat("d", 200), ForbiddenTags: []string{"t"}})
 		for f := range 30 {
 			manyRules.Changes = append(manyRules.Changes, reconcile.Change{
 				FileID: fmt.Sprint(r, f), FilePath: fmt.Sprintf("/r%d/f%d.jpg", r, f), RemoveTags: []string{"t"}, Rules: []string{name}})
 		}
 	}
 	long := strings.Repeat("<|>", 40_000)
-	hugeCells := &reconcile.Plan{Rules: []reconcile.PlanRule{{Name: long, Description: long, ForbiddenTags: []string{"*"}}}}
+	hugeCells := &reconcile.Plan{Rules: []manifest.Rule{{Name: long, Description: long, ForbiddenTags: []string{"*"}}}}
 	for f := range 100 {
 		var tags []string
 		for i := range 500 {
@@ -565,7 +566,7 @@ func FuzzRenderMarkdown(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, tag, path string) {
 		p := &reconcile.Plan{
-			Rules:   []reconcile.PlanRule{{Name: tag, Description: path, ForbiddenTags: []string{"*"}}},
+			Rules:   []manifest.Rule{{Name: tag, Description: path, ForbiddenTags: []string{"*"}}},
 			Changes: []reconcile.Change{{FileID: tag, FilePath: path, RemoveTags: []string{tag, path}, Rules: []string{tag}}},
 		}
 		md := renderMarkdown(t, p)
@@ -594,4 +595,36 @@ func BenchmarkRenderText50k(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// allowlistPlan is a plan of an allowlist rule that removes seven distinct
+// tags, some from several files, beside a denylist rule.
+func allowlistPlan() *reconcile.Plan {
+	p := &reconcile.Plan{
+		FormatVersion: reconcile.FormatVersion, Tool: "v1.2.3", CreatedAt: createdAt,
+		Rules: []manifest.Rule{
+			{Name: "shop-vocabulary", Description: "Only the shop's vocabulary", Paths: []string{"/shop/"}, AllowedTags: []string{"red", "size-*"}, Source: "manifest.yaml:3:5"},
+			{Name: "drafts", Paths: []string{"/"}, ForbiddenTags: []string{"draft"}, Source: "manifest.yaml:9:5"},
+		},
+	}
+	add := func(id, path string, rules []string, tags ...string) {
+		p.Changes = append(p.Changes, reconcile.Change{FileID: id, FilePath: path, TagsBefore: append([]string{"red"}, tags...), RemoveTags: tags, Rules: rules})
+	}
+	add("f1", "/shop/1.jpg", []string{"shop-vocabulary"}, "Red", "promo")
+	add("f2", "/shop/2.jpg", []string{"drafts", "shop-vocabulary"}, "Red", "draft", "promo", "sale")
+	add("f3", "/shop/3.jpg", []string{"shop-vocabulary"}, "Blue", "Red", "green", "xl")
+	add("f4", "/blog/4.jpg", []string{"drafts"}, "draft")
+	p.Batches = []reconcile.Batch{{FileIDs: []string{"f1", "f2", "f3", "f4"}, Tags: []string{"Blue", "Red", "draft", "green", "promo", "sale", "xl"}}}
+	p.Summary = reconcile.Summary{FilesScanned: 10, FilesToChange: 4, TagsToRemove: 11, RemoveTagsCalls: 1}
+	return p
+}
+
+func TestRenderAllowlistSummary(t *testing.T) {
+	text := renderText(t, allowlistPlan(), false)
+	golden(t, "text_allowlist", text)
+	assert.Contains(t, string(text), "  allowlist: would remove 7 distinct tags, most often Red (3 files), promo (2 files), Blue (1 file), draft (1 file), green (1 file), …\n")
+	assert.Equal(t, 1, strings.Count(string(text), "allowlist:"), "only the allowlist rule says so")
+	md := renderMarkdown(t, allowlistPlan())
+	golden(t, "markdown_allowlist", md)
+	assert.Contains(t, string(md), "As an allowlist, it would remove 7 distinct tags, most often Red (3 files)")
 }

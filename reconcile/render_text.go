@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/tagprune/tagprune/manifest"
 )
 
 // NoChangesText is the line RenderText writes for a plan without changes.
@@ -31,9 +33,12 @@ const (
 // Removals are grouped by rule, in the order of p.Rules, then by file path.
 // Each rule that changes at least one file gets a header line with its name,
 // its description and how many files it changes; rules that change nothing
-// are left out. A tag forbidden by several rules is listed under each of
-// them, so the per-rule lists may add up to more than the summary line, which
-// counts every tag once per file. A tag that none of its change's rules
+// are left out. The header of an allowlist rule is followed by a line saying
+// how many distinct tags it would remove and which it removes most often (a
+// typo in an allowlist removes everything it does not name, and this line
+// shows it at a glance). A tag forbidden by several rules is listed under
+// each of them, so the per-rule lists may add up to more than the summary
+// line, which counts every tag once per file. A tag that none of its change's rules
 // forbids (an inconsistent plan) is still shown, under a last group named
 // "(not attributed to a rule of this plan)". The last line is the summary,
 // or NoChangesText when the plan changes nothing.
@@ -65,6 +70,9 @@ func RenderText(w io.Writer, p *Plan, color bool) error {
 		}
 		header += ": would remove tags from " + plural(len(g.Files), "file", "files")
 		bw.WriteString(style(ansiBold, header) + "\n")
+		if g.Allowlist {
+			bw.WriteString("  allowlist: " + allowlistLine(g, display) + "\n")
+		}
 		for _, f := range g.Files {
 			bw.WriteString("  " + display(f.Path) + "\n")
 			for _, t := range f.Tags {
@@ -95,6 +103,38 @@ type ruleGroup struct {
 	Description string
 	Files       []fileTags // sorted by path, then file id
 	Tags        int        // tags over all Files
+	// For an allowlist rule: how many distinct tags it removes, and the
+	// ones it removes from the most files.
+	Allowlist bool
+	Distinct  int
+	Frequent  []tagCount
+}
+
+// tagCount is a tag and the number of files it is removed from.
+type tagCount struct {
+	Tag   string
+	Files int
+}
+
+// frequentShown is how many of an allowlist's most frequent removals the
+// plan shows.
+const frequentShown = 5
+
+// allowlistLine says, for people, what an allowlist rule removes: an
+// allowlist forbids every tag it does not name, so a typo in it removes
+// far more than intended, and the counts show it at a glance. quote
+// formats one tag.
+func allowlistLine(g ruleGroup, quote func(string) string) string {
+	var parts []string
+	for _, tc := range g.Frequent {
+		parts = append(parts, quote(tc.Tag)+" ("+plural(tc.Files, "file", "files")+")")
+	}
+	more := ""
+	if g.Distinct > len(g.Frequent) {
+		more = ", …"
+	}
+	return "would remove " + plural(g.Distinct, "distinct tag", "distinct tags") +
+		", most often " + strings.Join(parts, ", ") + more
 }
 
 // fileTags is one file of a ruleGroup and the tags the rule removes from it.
@@ -116,12 +156,12 @@ func groupByRule(p *Plan) []ruleGroup {
 			continue
 		}
 		index[r.Name] = len(groups)
-		groups = append(groups, ruleGroup{Name: r.Name, Description: r.Description})
+		groups = append(groups, ruleGroup{Name: r.Name, Description: r.Description, Allowlist: len(r.AllowedTags) > 0})
 	}
-	rules := make([]*PlanRule, len(groups))
+	pols := make([]*manifest.Policy, len(groups))
 	for i := range p.Rules {
-		if g := index[p.Rules[i].Name]; rules[g] == nil {
-			rules[g] = &p.Rules[i]
+		if g := index[p.Rules[i].Name]; pols[g] == nil {
+			pols[g] = p.Rules[i].Policy()
 		}
 	}
 	unattributed := ruleGroup{Name: unattributedRule}
@@ -133,7 +173,7 @@ func groupByRule(p *Plan) []ruleGroup {
 			found := false
 			for _, name := range c.Rules {
 				g, ok := index[name]
-				if !ok || !rules[g].Forbids(t) {
+				if !ok || !pols[g].Forbids(t) {
 					continue
 				}
 				if tags := perGroup[g]; len(tags) == 0 || tags[len(tags)-1] != t {
@@ -160,12 +200,32 @@ func groupByRule(p *Plan) []ruleGroup {
 		if len(g.Files) == 0 {
 			continue
 		}
+		if g.Allowlist {
+			g.Distinct, g.Frequent = tagFrequencies(g.Files)
+		}
 		slices.SortFunc(g.Files, func(a, b fileTags) int {
 			return cmp.Or(strings.Compare(a.Path, b.Path), strings.Compare(a.ID, b.ID))
 		})
 		out = append(out, g)
 	}
 	return out
+}
+
+// tagFrequencies returns how many distinct tags files lose, and the
+// frequentShown ones lost by the most files (ties by tag).
+func tagFrequencies(files []fileTags) (int, []tagCount) {
+	counts := map[string]int{}
+	for _, f := range files {
+		for _, t := range f.Tags {
+			counts[t]++
+		}
+	}
+	all := make([]tagCount, 0, len(counts))
+	for t, n := range counts {
+		all = append(all, tagCount{Tag: t, Files: n})
+	}
+	slices.SortFunc(all, func(a, b tagCount) int { return cmp.Or(b.Files-a.Files, strings.Compare(a.Tag, b.Tag)) })
+	return len(all), all[:min(len(all), frequentShown)]
 }
 
 // display returns s as it is when every rune of it is printable, else s

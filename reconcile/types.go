@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tagprune/tagprune/api"
+	"github.com/tagprune/tagprune/manifest"
 )
 
 // FormatVersion is the formatVersion of plan and report files.
@@ -28,29 +29,28 @@ type StatsSource interface {
 
 // Plan is the dry-run result: what apply would change. It is also the saved
 // plan file (plan --out) and the JSON plan document (plan --format json).
+//
+// A saved plan is never trusted: ApplySavedPlan checks its rules against
+// RulesDigest, recomputes every change and batch from those rules and the
+// state the plan recorded, then again from the library's state when it is
+// applied.
 type Plan struct {
-	FormatVersion int        `json:"formatVersion"`
-	Tool          string     `json:"tool"`
-	CreatedAt     time.Time  `json:"createdAt"`
-	RulesDigest   string     `json:"rulesDigest"`
-	Rules         []PlanRule `json:"rules"`
-	Changes       []Change   `json:"changes"`
-	Batches       []Batch    `json:"batches"`
-	Summary       Summary    `json:"summary"`
+	FormatVersion int             `json:"formatVersion"`
+	Tool          string          `json:"tool"`
+	CreatedAt     time.Time       `json:"createdAt"`
+	Source        *Source         `json:"source,omitempty"` // the library the plan was made from
+	RulesDigest   string          `json:"rulesDigest"`
+	Rules         []manifest.Rule `json:"rules"`
+	Changes       []Change        `json:"changes"`
+	Batches       []Batch         `json:"batches"`
+	Summary       Summary         `json:"summary"`
 }
 
-// PlanRule is a rule as carried by a plan: enough to recompute remove(f)
-// when a saved plan is applied, and to check the plan's own consistency.
-type PlanRule struct {
-	Name          string   `json:"name"`
-	Description   string   `json:"description,omitempty"`
-	Paths         []string `json:"paths,omitempty"`
-	FileIDs       []string `json:"fileIds,omitempty"`
-	SearchQuery   string   `json:"searchQuery,omitempty"`
-	ExcludePaths  []string `json:"excludePaths,omitempty"`
-	ExcludeIDs    []string `json:"excludeFileIds,omitempty"`
-	ForbiddenTags []string `json:"forbiddenTags"`
-	Source        string   `json:"source"` // file:line:col
+// Source names the library a plan was made from: an API URL or a library
+// snapshot file. Exactly one of the fields is set.
+type Source struct {
+	APIURL  string `json:"apiUrl,omitempty"`
+	Library string `json:"library,omitempty"`
 }
 
 // Change is one file the plan changes.
@@ -60,13 +60,28 @@ type Change struct {
 	TagsBefore []string `json:"tagsBefore"`
 	RemoveTags []string `json:"removeTags"` // sorted
 	Rules      []string `json:"rules"`      // names of the rules that forbid what is removed, sorted
+	// RemoveAITags and AddTags are reserved for forbiddenAITags and
+	// replaceTags, which this version refuses to plan: they are always
+	// empty in the plans it makes, and a plan that sets them is refused.
+	RemoveAITags []string `json:"removeAITags,omitempty"`
+	AddTags      []string `json:"addTags,omitempty"`
 }
 
+// Endpoints of a batch. Only EndpointRemoveTags is planned and applied by
+// this version.
+const (
+	EndpointRemoveTags   = "removeTags"
+	EndpointRemoveAITags = "removeAITags"
+	EndpointAddTags      = "addTags"
+)
+
 // Batch is one removeTags call: every tag in Tags is forbidden for every file
-// in FileIDs, and len(FileIDs) <= 50.
+// in FileIDs, and len(FileIDs) <= 50. An empty Endpoint (a plan made before
+// batches named theirs) means EndpointRemoveTags.
 type Batch struct {
-	FileIDs []string `json:"fileIds"`
-	Tags    []string `json:"tags"`
+	Endpoint string   `json:"endpoint,omitempty"`
+	FileIDs  []string `json:"fileIds"`
+	Tags     []string `json:"tags"`
 }
 
 // Summary holds the counts of a plan or a report.
@@ -102,17 +117,17 @@ const (
 
 // Report says what a run did, file by file and call by call.
 type Report struct {
-	FormatVersion int           `json:"formatVersion"`
-	Command       string        `json:"command"` // plan or apply
-	Tool          string        `json:"tool"`
-	StartedAt     time.Time     `json:"startedAt"`
-	FinishedAt    time.Time     `json:"finishedAt"`
-	Interrupted   bool          `json:"interrupted,omitempty"`
-	Error         string        `json:"error,omitempty"` // why the run stopped early, if it did
-	Rules         []PlanRule    `json:"rules"`
-	Summary       Summary       `json:"summary"`
-	Files         []FileResult  `json:"files"`
-	Batches       []BatchResult `json:"batches"`
+	FormatVersion int             `json:"formatVersion"`
+	Command       string          `json:"command"` // plan or apply
+	Tool          string          `json:"tool"`
+	StartedAt     time.Time       `json:"startedAt"`
+	FinishedAt    time.Time       `json:"finishedAt"`
+	Interrupted   bool            `json:"interrupted,omitempty"`
+	Error         string          `json:"error,omitempty"` // why the run stopped early, if it did
+	Rules         []manifest.Rule `json:"rules"`
+	Summary       Summary         `json:"summary"`
+	Files         []FileResult    `json:"files"`
+	Batches       []BatchResult   `json:"batches"`
 }
 
 // FileResult is the end state of one planned file.
@@ -128,11 +143,12 @@ type FileResult struct {
 // BatchResult is one removeTags call as sent, retries of failed files
 // included as separate entries.
 type BatchResult struct {
+	Endpoint   string   `json:"endpoint,omitempty"`
 	FileIDs    []string `json:"fileIds"`
 	Tags       []string `json:"tags"`
 	HTTPStatus int      `json:"httpStatus"` // last status seen; 0 if never answered
 	Attempts   int      `json:"attempts"`
-	Outcome    string   `json:"outcome"` // ok, partial, missing, failed, skipped
+	Outcome    string   `json:"outcome"` // ok, partial, missing, split, failed, skipped
 	Error      string   `json:"error,omitempty"`
 }
 
@@ -140,6 +156,9 @@ type BatchResult struct {
 type PlanOptions struct {
 	Tool      string // version string recorded in the plan
 	BatchSize int    // files per removeTags call, 1..50; 0 means 50
+	// Source, if set, is recorded in the plan: ApplySavedPlan refuses to
+	// apply the plan to another source.
+	Source *Source
 	// Progress, if set, is called as files are read (files scanned so far).
 	Progress func(scanned int)
 }
@@ -154,6 +173,10 @@ type ApplyOptions struct {
 	// Grace bounds how long calls in flight may run on once ctx is
 	// cancelled; 0 means DefaultGrace.
 	Grace time.Duration
+	// Source is the library the plan is applied to. ApplySavedPlan refuses
+	// a plan that recorded another source (a plan that recorded none only
+	// applies where Source is nil too).
+	Source *Source
 	// Progress, if set, is called after each call with files done so far.
 	Progress func(done, total int)
 }

@@ -120,7 +120,7 @@ func runApply(ctx context.Context, e *env, o *applyOptions) error {
 		}
 		saved = p
 	}
-	s, err := openSession(e, o.Global, o.Manifests, o.Source)
+	s, err := openSession(ctx, e, o.Global, o.Manifests, o.Source)
 	if err != nil {
 		return err
 	}

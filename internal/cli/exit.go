@@ -78,13 +78,19 @@ func printError(w io.Writer, err error) {
 	}
 }
 
-// hint says what a person can do about an API error, from its kind; it
-// returns "" for other errors and for an interrupted run. The api package
-// reports what happened; the advice, which names flags and variables, is the
-// CLI's.
+// hint says what a person can do about an error, from its kind; it returns
+// "" for other errors and for an interrupted run. The api and reconcile
+// packages report what happened; the advice, which names flags, commands and
+// variables, is the CLI's.
 func hint(err error) string {
+	if errors.Is(err, context.Canceled) {
+		return ""
+	}
+	if h := planHint(err); h != "" {
+		return h
+	}
 	var ae *api.Error
-	if !errors.As(err, &ae) || errors.Is(err, context.Canceled) {
+	if !errors.As(err, &ae) {
 		return ""
 	}
 	switch {
@@ -104,6 +110,27 @@ func hint(err error) string {
 		return "a file was deleted since it was read: re-plan to refresh"
 	case errors.Is(err, api.ErrBadRequest):
 		return "the API refused the request as sent: check the manifest's searchQuery and tags"
+	}
+	return ""
+}
+
+// planHint says what to do about a saved plan that apply refused, or about
+// a manifest this version cannot carry out; it returns "" for other errors.
+func planHint(err error) string {
+	var (
+		stale    *reconcile.StaleError
+		planFile *reconcile.PlanFileError
+		source   *reconcile.SourceMismatchError
+	)
+	switch {
+	case errors.As(err, &stale):
+		return "the library changed since the plan was made: run tagprune plan --out again, review it, and apply the new plan"
+	case errors.As(err, &source):
+		return "apply the plan to the library it was made from, or make a new plan against this one"
+	case errors.Is(err, reconcile.ErrInconsistentPlan), errors.As(err, &planFile):
+		return "a plan file cannot be repaired by hand: make the plan again with tagprune plan --out"
+	case errors.Is(err, reconcile.ErrNotSupported):
+		return "this version of tagprune cannot carry out that part of the manifest yet: remove it, or upgrade"
 	}
 	return ""
 }

@@ -82,7 +82,7 @@ func parsePlan(c *urfave.Context) (*planOptions, error) {
 }
 
 func runPlan(ctx context.Context, e *env, o *planOptions) error {
-	s, err := openSession(e, o.Global, o.Manifests, o.Source)
+	s, err := openSession(ctx, e, o.Global, o.Manifests, o.Source)
 	if err != nil {
 		return err
 	}

@@ -25,14 +25,14 @@ type session struct {
 // openSession builds the logger, loads the manifests (when there are any)
 // and opens the library. It sends no request: a bad manifest or flag costs
 // no API call.
-func openSession(e *env, g globalOptions, manifests []string, src sourceOptions) (*session, error) {
+func openSession(ctx context.Context, e *env, g globalOptions, manifests []string, src sourceOptions) (*session, error) {
 	logger, err := g.logger(e.Err)
 	if err != nil {
 		return nil, err
 	}
 	s := &session{env: e, global: g, logger: logger, progress: newProgress(g, e.Err)}
 	if len(manifests) > 0 {
-		if s.rules, err = loadManifests(e, manifests, formatText); err != nil {
+		if s.rules, err = loadManifests(ctx, e, manifests, formatText); err != nil {
 			return nil, err
 		}
 	}
@@ -62,8 +62,8 @@ func (s *session) plan(ctx context.Context, batchSize int) (*reconcile.Plan, err
 
 // loadManifests loads the manifests at paths and prints every error found,
 // in the text format (on stderr) or the github one (on stdout).
-func loadManifests(e *env, paths []string, format string) ([]manifest.Rule, error) {
-	rules, err := manifest.Load(paths...)
+func loadManifests(ctx context.Context, e *env, paths []string, format string) ([]manifest.Rule, error) {
+	rules, err := manifest.Load(ctx, paths...)
 	if err == nil {
 		return rules, nil
 	}

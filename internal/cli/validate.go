@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -44,7 +45,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			return runValidate(e, o)
+			return runValidate(c.Context, e, o)
 		},
 	}
 }
@@ -60,8 +61,8 @@ func parseValidate(c *urfave.Context) (*validateOptions, error) {
 	return o, nil
 }
 
-func runValidate(e *env, o *validateOptions) error {
-	rules, err := loadManifests(e, o.Manifests, o.Format)
+func runValidate(ctx context.Context, e *env, o *validateOptions) error {
+	rules, err := loadManifests(ctx, e, o.Manifests, o.Format)
 	if err != nil {
 		return err
 	}
