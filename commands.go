@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -263,6 +265,16 @@ Examples:
 }
 
 func emulatorCommand() *cli.Command {
+	// The emulator's settings declare their own flags.
+	flags := []cli.Flag{
+		&cli.StringFlag{Name: "data", TakesFile: true, Usage: "library `FILE` (a JSON array of ImageKit file objects)"},
+		&cli.StringFlag{Name: "addr", Value: imagekittest.DefaultAddr, Usage: "listen address; port 0 picks a free port"},
+		&cli.BoolFlag{Name: "save", Usage: "write the library back to --data on shutdown"},
+	}
+	settings := imagekittest.Settings()
+	for _, s := range settings {
+		flags = append(flags, settingFlag(s))
+	}
 	return &cli.Command{
 		Name:      "emulator",
 		Usage:     "serve a library file as a local ImageKit API (for tests, demos and trying manifests)",
@@ -275,22 +287,7 @@ Examples:
   tagprune emulator --data examples/library.json --addr 127.0.0.1:8080
   IMAGEKIT_API_URL=http://127.0.0.1:8080 IMAGEKIT_PRIVATE_KEY=any tagprune plan -f examples/manifest.yaml
   tagprune emulator --data lib.json --rate-limit 20 --latency 150ms --partial-rate 0.1 --seed 7`,
-		Flags: withGlobal(
-			&cli.StringFlag{Name: "data", TakesFile: true, Usage: "library `FILE` (a JSON array of ImageKit file objects)"},
-			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8080", Usage: "listen address; port 0 picks a free port"},
-			&cli.StringFlag{Name: "private-key", Usage: "require Basic auth with this key as user name (default: no auth)"},
-			&cli.IntFlag{Name: "rate-limit", Usage: "requests per second per endpoint (0: unlimited)"},
-			&cli.DurationFlag{Name: "latency", Usage: "added to every API request"},
-			&cli.Float64Flag{Name: "fail-rate", Usage: "fraction of API requests answered 500, changing nothing"},
-			&cli.Float64Flag{Name: "partial-rate", Usage: "fraction of removeTags calls answered 207, failing some files"},
-			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "seed of the fault injection"},
-			&cli.BoolFlag{Name: "save", Usage: "write the library back to --data on shutdown"},
-			&cli.StringSliceFlag{Name: "fail-file", Usage: "a fileId that removeTags always fails (in a 207); repeatable"},
-			&cli.Float64Flag{Name: "drop-rate", Usage: "fraction of API requests whose connection is closed mid-response"},
-			&cli.Float64Flag{Name: "hang-rate", Usage: "fraction of API requests that never get an answer"},
-			&cli.Float64Flag{Name: "spike-rate", Usage: "fraction of API requests delayed by --spike-latency"},
-			&cli.DurationFlag{Name: "spike-latency", Value: 0, Usage: "extra delay of a latency spike"},
-		),
+		Flags: withGlobal(flags...),
 		Action: func(c *cli.Context) error {
 			if err := requireString(c, "data", "the library file to serve, such as --data examples/library.json"); err != nil {
 				return err
@@ -299,30 +296,67 @@ Examples:
 			if err != nil {
 				return err
 			}
-			for _, p := range []string{"fail-rate", "partial-rate", "drop-rate", "hang-rate", "spike-rate"} {
-				if v := c.Float64(p); v < 0 || v > 1 {
-					return fmt.Errorf("--%s %v: want a fraction between 0 and 1", p, v)
+			var cfg imagekittest.Config
+			for _, s := range settings {
+				values := []string{c.String(s.Name)}
+				if s.Kind == imagekittest.KindList {
+					values = c.StringSlice(s.Name)
+				}
+				for _, v := range values {
+					if err := cfg.Set(s.Name, v); err != nil {
+						return err
+					}
 				}
 			}
-			cfg := imagekittest.Config{
-				Data:         c.String("data"),
-				Addr:         c.String("addr"),
-				PrivateKey:   c.String("private-key"),
-				RateLimit:    c.Int("rate-limit"),
-				Latency:      c.Duration("latency"),
-				FailRate:     c.Float64("fail-rate"),
-				PartialRate:  c.Float64("partial-rate"),
-				Seed:         c.Int64("seed"),
-				Save:         c.Bool("save"),
-				FailFiles:    c.StringSlice("fail-file"),
-				DropRate:     c.Float64("drop-rate"),
-				HangRate:     c.Float64("hang-rate"),
-				SpikeRate:    c.Float64("spike-rate"),
-				SpikeLatency: c.Duration("spike-latency"),
-			}
-			return imagekittest.Run(c.Context, cfg, c.App.Writer, logger)
+			return runEmulator(c.Context, c.String("data"), c.String("addr"), c.Bool("save"), cfg, c.App.Writer, logger)
 		},
 	}
+}
+
+// settingFlag is the flag of an emulator setting.
+func settingFlag(s imagekittest.Setting) cli.Flag {
+	switch s.Kind {
+	case imagekittest.KindList:
+		return &cli.StringSliceFlag{Name: s.Name, Usage: s.Usage}
+	case imagekittest.KindBool:
+		return &cli.BoolFlag{Name: s.Name, Usage: s.Usage}
+	default:
+		return &cli.StringFlag{Name: s.Name, Usage: s.Usage, Value: s.Default}
+	}
+}
+
+// runEmulator serves the library in data on addr until ctx ends, printing
+// "listening on URL" first; with save it writes the library back to data
+// at the end.
+func runEmulator(ctx context.Context, data, addr string, save bool, cfg imagekittest.Config, stdout io.Writer, logger *slog.Logger) error {
+	lib, err := imagekittest.OpenLibrary(ctx, data)
+	if err != nil {
+		return err
+	}
+	h := imagekittest.NewLibraryHandler(lib, cfg.Options()...)
+	srv, err := imagekittest.Listen(addr, h)
+	if err != nil {
+		return fmt.Errorf("%w (pick another --addr)", err)
+	}
+	if _, err := fmt.Fprintf(stdout, "listening on %s\n", srv.URL); err != nil {
+		srv.Close()
+		return fmt.Errorf("print the emulator address: %w", err)
+	}
+	logger.Info("emulator serving", "url", srv.URL, "files", lib.Len(), "data", data)
+	if err := srv.Wait(ctx); err != nil {
+		return err
+	}
+	st := h.Stats()
+	logger.Info("emulator stopped", "list", st.Requests.List, "details", st.Requests.Details,
+		"removeTags", st.Requests.RemoveTags, "addTags", st.Requests.AddTags, "delete", st.Requests.Delete,
+		"rateLimited", st.RateLimited, "faults", st.Faults)
+	if save {
+		if err := writeLibrary(data, lib); err != nil {
+			return err
+		}
+		logger.Info("library saved", "data", data)
+	}
+	return nil
 }
 
 // plural formats n with the singular or plural noun and thousands separators.

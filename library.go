@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -27,11 +28,11 @@ type library struct {
 func openLibrary(c *cli.Context, logger *slog.Logger) (*library, error) {
 	ua := "tagprune/" + version
 	if file := c.String(flagLibrary); file != "" {
-		files, err := imagekittest.LoadLibrary(file)
+		lib, err := imagekittest.OpenLibrary(c.Context, file)
 		if err != nil {
 			return nil, fmt.Errorf("--library: %w", err)
 		}
-		h := imagekittest.NewHandler(files)
+		h := imagekittest.NewLibraryHandler(lib)
 		client, err := api.New(
 			// The handler runs in process: this URL is never dialled.
 			api.WithBaseURL("http://127.0.0.1"),
@@ -73,8 +74,44 @@ func (l *library) save() error {
 	if l.handler == nil {
 		return nil
 	}
-	if err := imagekittest.SaveLibrary(l.file, l.handler.Files()); err != nil {
+	if err := writeLibrary(l.file, l.handler.Library()); err != nil {
 		return fmt.Errorf("write the library back to %s: %w", l.file, err)
+	}
+	return nil
+}
+
+// writeLibrary writes lib to path atomically: to a temporary file in the
+// directory of path's target (path may be a symlink), then renamed over it,
+// with the mode of the file it replaces.
+func writeLibrary(path string, lib *imagekittest.Library) (err error) {
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		path = target
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("save library %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = lib.WriteTo(tmp); err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("save library %s: %w", path, err)
+	}
+	mode := os.FileMode(0o644)
+	if info, statErr := os.Stat(path); statErr == nil {
+		mode = info.Mode().Perm()
+	}
+	_ = os.Chmod(tmp.Name(), mode)
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("save library %s: %w", path, err)
 	}
 	return nil
 }
