@@ -206,9 +206,23 @@ func (d *decoder) kind(k fileKind) *fileKind {
 	if p, ok := d.kinds[k]; ok {
 		return p
 	}
-	p := &k
+	p := new(fileKind)
+	*p = k
 	d.kinds[k] = p
 	return p
+}
+
+// internField returns the interned string value of a member: "" when it
+// is absent or null, an error when it is not a string.
+func (d *decoder) internField(obj []byte, fs *objFields, m member, bit uint32, name string) (string, error) {
+	if b, ok := rawStr(obj, fs, m, bit); ok {
+		return d.intern(b), nil
+	}
+	s, _, err := str(obj, fs, m, bit, name)
+	if err != nil {
+		return "", err
+	}
+	return d.internString(s), nil
 }
 
 // objFields are the members of an object the emulator reads, as offsets.
@@ -353,38 +367,31 @@ func (d *decoder) entry(obj []byte, fs *objFields, seq uint32, requirePath bool)
 		return nil, &pathError{e.path}
 	}
 	var k fileKind
-	for _, f := range []struct {
-		dst  *string
-		m    member
-		bit  uint32
-		name string
-	}{{&k.typ, fs.typ, seenType, "type"}, {&k.mime, fs.mime, seenMime, "mime"}, {&k.fileType, fs.fileType, seenFileType, "fileType"}} {
-		if b, ok := rawStr(obj, fs, f.m, f.bit); ok {
-			*f.dst = d.intern(b)
-			continue
-		}
-		s, _, err := str(obj, fs, f.m, f.bit, f.name)
-		if err != nil {
-			return nil, err
-		}
-		*f.dst = d.internString(s)
+	if k.typ, err = d.internField(obj, fs, fs.typ, seenType, "type"); err != nil {
+		return nil, err
+	}
+	if k.mime, err = d.internField(obj, fs, fs.mime, seenMime, "mime"); err != nil {
+		return nil, err
+	}
+	if k.fileType, err = d.internField(obj, fs, fs.fileType, seenFileType, "fileType"); err != nil {
+		return nil, err
 	}
 	e.kind = d.kind(k)
 	if fs.seen&seenType == 0 {
 		e.flags |= flagNoType
 	}
-	name, hasName, err := str(obj, fs, fs.name, seenName, "name")
-	if err != nil {
-		return nil, err
-	}
 	base := e.path[strings.LastIndexByte(e.path, '/')+1:]
-	switch {
-	case !hasName:
-		e.name = base
-	case name == base:
+	if b, ok := rawStr(obj, fs, fs.name, seenName); ok && string(b) == base {
 		e.name = base // shares the path's bytes
-	default:
-		e.name = name
+	} else {
+		name, hasName, err := str(obj, fs, fs.name, seenName, "name")
+		if err != nil {
+			return nil, err
+		}
+		e.name = base
+		if hasName && name != base {
+			e.name = name
+		}
 	}
 	if fs.seen&seenName == 0 {
 		e.flags |= flagNoName

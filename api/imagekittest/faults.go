@@ -198,7 +198,21 @@ type recorder struct {
 	body   bytes.Buffer
 }
 
-func newRecorder() *recorder { return &recorder{header: http.Header{}} }
+// recorders are reused: a page of a listing is a megabyte.
+var recorders = sync.Pool{New: func() any { return &recorder{header: http.Header{}} }}
+
+func newRecorder() *recorder { return recorders.Get().(*recorder) }
+
+// free returns rec to the pool once its answer is sent.
+func (rec *recorder) free() {
+	if rec.body.Cap() > 4<<20 {
+		return
+	}
+	clear(rec.header)
+	rec.status = 0
+	rec.body.Reset()
+	recorders.Put(rec)
+}
 
 func (rec *recorder) Header() http.Header { return rec.header }
 

@@ -276,6 +276,7 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, id string) {
 	}
 	idx := h.arrive(r, endpoint, body, id)
 	rec := newRecorder()
+	defer rec.free()
 	rec.Header().Set(RequestIDHeader, id)
 	call := apiCall{r: r, endpoint: endpoint, id: fileID, body: body, readErr: readErr, log: idx}
 	status := h.answer(rec, &call)
@@ -464,8 +465,9 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 		lf.query = query
 		// The type parameter has no effect with a searchQuery.
 		lf.files = true
-		lf.versions = query.typed || h.cfg.foldersInSearch
-		lf.folders = query.typed || h.cfg.foldersInSearch
+		all := query.typed || h.cfg.foldersInSearch
+		lf.versions = all && query.kinds&kindVersion != 0
+		lf.folders = all && query.kinds&kindFolder != 0
 	} else {
 		lf.files = typ == "file" || typ == "all"
 		lf.versions = typ == "file-version"
@@ -475,7 +477,13 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 		h.countFault()
 		skip = 0
 	}
-	out := append(make([]byte, 0, 64<<10), '[')
+	bp := pageBuffers.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 4<<20 {
+			pageBuffers.Put(bp)
+		}
+	}()
+	out := append((*bp)[:0], '[')
 	n := 0
 	if lf.folders {
 		folders := h.store.listFolders(&lf, sp)
@@ -504,8 +512,12 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	out = append(out, ']')
+	*bp = out
 	writeRaw(w, http.StatusOK, out)
 }
+
+// pageBuffers are reused for the pages of listings.
+var pageBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
 
 func (h *Handler) details(w http.ResponseWriter, id string) {
 	h.store.mu.RLock()

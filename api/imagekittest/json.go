@@ -1,6 +1,7 @@
 package imagekittest
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -339,28 +340,43 @@ func isASCII(b []byte) bool {
 // appendCompact appends the valid JSON value v to dst without the
 // whitespace outside its strings.
 func appendCompact(dst, v []byte) []byte {
-	inString := false
-	from := 0
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if inString {
-			switch c {
-			case '\\':
+	i := 0
+	for i < len(v) {
+		start := i
+		for i < len(v) && !isSpace(v[i]) {
+			if v[i] == '"' {
+				i = stringEnd(v, i)
+			} else {
 				i++
-			case '"':
-				inString = false
 			}
-			continue
 		}
-		switch c {
-		case '"':
-			inString = true
-		case ' ', '\t', '\n', '\r':
-			dst = append(dst, v[from:i]...)
-			from = i + 1
+		dst = append(dst, v[start:i]...)
+		for i < len(v) && isSpace(v[i]) {
+			i++
 		}
 	}
-	return append(dst, v[from:]...)
+	return dst
+}
+
+// stringEnd returns the offset just after the valid JSON string that
+// starts at v[i].
+func stringEnd(v []byte, i int) int {
+	j := i + 1
+	for {
+		k := bytes.IndexByte(v[j:], '"')
+		if k < 0 {
+			return len(v)
+		}
+		q := j + k
+		backslashes := 0
+		for b := q - 1; b > i && v[b] == '\\'; b-- {
+			backslashes++
+		}
+		if backslashes%2 == 0 {
+			return q + 1
+		}
+		j = q + 1
+	}
 }
 
 // appendQuote appends s as a JSON string, escaped as encoding/json does.

@@ -28,7 +28,7 @@ type Library struct {
 // NewLibrary returns a library of files, in that order. It fails when a
 // fileId is empty or appears twice.
 func NewLibrary(files []File) (*Library, error) {
-	s := newStore()
+	s := newStore(len(files))
 	for i := range files {
 		raw, err := json.MarshalIndent(&files[i], "  ", "  ")
 		if err != nil {
@@ -78,7 +78,7 @@ func OpenLibrary(ctx context.Context, path string) (*Library, error) {
 	if err := checkRegular(path, info); err != nil {
 		return nil, err
 	}
-	return readLibrary(ctx, &limitReader{r: f, left: MaxLibraryBytes, path: path}, path)
+	return readLibrary(ctx, &limitReader{r: f, left: MaxLibraryBytes, path: path}, path, int(info.Size()/700))
 }
 
 // checkRegular refuses what is not a regular file, saying what it is.
@@ -131,10 +131,12 @@ func (l *limitReader) Read(p []byte) (int, error) {
 // the line and column, or the file's index and id. It stops with ctx's
 // error when ctx ends.
 func ReadLibrary(ctx context.Context, r io.Reader) (*Library, error) {
-	return readLibrary(ctx, r, "")
+	return readLibrary(ctx, r, "", 0)
 }
 
-func readLibrary(ctx context.Context, r io.Reader, name string) (*Library, error) {
+// readLibrary reads a library from r; name names it in errors, files is
+// about how many files it holds, when known.
+func readLibrary(ctx context.Context, r io.Reader, name string, files int) (*Library, error) {
 	in := &jsonReader{r: r, buf: make([]byte, 0, 1<<20), ctx: ctx, lastNL: -1}
 	where := "library"
 	if name != "" {
@@ -144,7 +146,7 @@ func readLibrary(ctx context.Context, r io.Reader, name string) (*Library, error
 		line, col := in.position(off)
 		return fmt.Errorf("parse %s: line %d, column %d: %s", where, line, col, fmt.Sprintf(format, args...))
 	}
-	s := newStore()
+	s := newStore(files)
 	i, err := in.nonSpace(0)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", where, err)

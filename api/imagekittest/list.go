@@ -433,17 +433,8 @@ type folderObject struct {
 	UpdatedAt      time.Time      `json:"updatedAt"`
 }
 
-// folderKind is the kind of every folder entry.
+// folderKind is the kind of every folder's entry.
 var folderKind = &fileKind{typ: "folder"}
-
-// folderEntry returns folder n as an entry that a searchQuery can match: its
-// id is the folderId, its path the folder that holds it.
-func folderEntry(n *folderNode) *entry {
-	e := &entry{id: folderID(n.path), name: n.name, path: strings.TrimSuffix(n.path, "/"), folder: n.parent, kind: folderKind}
-	e.created, e.createdN = n.created.Unix(), int32(n.created.Nanosecond())
-	e.updated, e.updatedN = n.updated.Unix(), int32(n.updated.Nanosecond())
-	return e
-}
 
 // listFolders returns the folders that hold files and match lf: the direct
 // subfolders of lf.folder when it is set, else every folder, sorted by path
@@ -468,13 +459,13 @@ func (s *store) listFolders(lf *listFilter, sp sortSpec) []folderObject {
 		}
 	}
 	if lf.query != nil {
-		nodes = slices.DeleteFunc(nodes, func(n *folderNode) bool { return !lf.query.root.match(folderEntry(n)) })
+		nodes = slices.DeleteFunc(nodes, func(n *folderNode) bool { return !lf.query.root.match(&n.ent) })
 	}
 	out := make([]folderObject, len(nodes))
 	for i, n := range nodes {
 		out[i] = folderObject{
 			Type:           "folder",
-			FolderID:       folderID(n.path),
+			FolderID:       n.id,
 			Name:           n.name,
 			FolderPath:     strings.TrimSuffix(n.path, "/"),
 			CustomMetadata: map[string]any{},

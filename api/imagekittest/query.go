@@ -92,6 +92,8 @@ type Query struct {
 	rawFields bool
 	// typed says that the query names the type field.
 	typed bool
+	// kinds are the kinds of object it can match.
+	kinds kinds
 }
 
 // Hints is what every file matching a Query must satisfy, for index lookups.
@@ -146,7 +148,7 @@ func ParseQuery(s string, now time.Time) (*Query, error) {
 		}
 		return nil, p.errf("unexpected %s after a complete condition; expected AND, OR or the end of the query", p.tok.describe())
 	}
-	return &Query{root: root, src: s, hints: root.hints(), rawFields: p.rawFields, typed: p.typed}, nil
+	return &Query{root: root, src: s, hints: root.hints(), rawFields: p.rawFields, typed: p.typed, kinds: root.matchable()}, nil
 }
 
 // Match reports whether f matches the query.
@@ -212,7 +214,53 @@ type node struct {
 	kids []*node
 	pred func(*entry) bool // for opCond
 	hint Hints             // for opCond: what every file the condition matches satisfies
+	// types are the kinds of object (kindFile, ...) the condition can
+	// match; a condition that is not on type can match every kind.
+	types kinds
 }
+
+// kinds is a set of kinds of object a listing holds.
+type kinds uint8
+
+const (
+	kindFile kinds = 1 << iota
+	kindVersion
+	kindFolder
+	allKinds = kindFile | kindVersion | kindFolder
+)
+
+// kindOf returns the kind of an object type.
+func kindOf(typ string) kinds {
+	switch typ {
+	case "file-version":
+		return kindVersion
+	case "folder":
+		return kindFolder
+	default:
+		return kindFile
+	}
+}
+
+// matchable returns the kinds of object the query can match.
+func (n *node) matchable() kinds {
+	switch n.op {
+	case opAnd:
+		k := allKinds
+		for _, kid := range n.kids {
+			k &= kid.matchable()
+		}
+		return k
+	case opOr:
+		var k kinds
+		for _, kid := range n.kids {
+			k |= kid.matchable()
+		}
+		return k
+	default:
+		return n.types
+	}
+}
+
 type nodeOp int
 
 const (

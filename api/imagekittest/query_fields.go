@@ -96,7 +96,7 @@ func (p *parser) lookupField(t token) (*field, error) {
 }
 
 func cond(pred func(*entry) bool, h Hints) *node {
-	return &node{op: opCond, pred: pred, hint: h}
+	return &node{op: opCond, pred: pred, hint: h, types: allKinds}
 }
 
 // negate wraps pred for NOT =, NOT IN and NOT EXISTS; the hints of a
@@ -293,8 +293,17 @@ func buildType(p *parser, op operator, vals []value) (*node, error) {
 		}
 	}
 	p.typed = true
+	var named kinds
+	for _, t := range types {
+		named |= kindOf(t)
+	}
 	in := stringSet(types)
-	return plain(op, func(e *entry) bool { return in(e.objType()) }), nil
+	n := plain(op, func(e *entry) bool { return in(e.objType()) })
+	n.types = named
+	if op.not {
+		n.types = allKinds &^ named
+	}
+	return n, nil
 }
 
 func buildDate(get func(*entry) time.Time) func(*parser, operator, []value) (*node, error) {

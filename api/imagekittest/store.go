@@ -19,6 +19,21 @@ type folderNode struct {
 	count    int       // live files in it and below
 	created  time.Time // earliest createdAt of a file that was ever below it
 	updated  time.Time // latest updatedAt of a file that was ever below it
+	id       string    // its folderId
+	ent      entry     // the folder as an object a searchQuery can match
+}
+
+// widen makes the folder's dates cover a file created and updated at
+// those times. The caller holds the store's lock for writing.
+func (n *folderNode) widen(created, updated time.Time) {
+	if n.created.IsZero() || created.Before(n.created) {
+		n.created = created
+		n.ent.created, n.ent.createdN = created.Unix(), int32(created.Nanosecond())
+	}
+	if updated.After(n.updated) {
+		n.updated = updated
+		n.ent.updated, n.ent.updatedN = updated.Unix(), int32(updated.Nanosecond())
+	}
 }
 
 // postings are the entries carrying one tag (in tags or AITag names), in
@@ -55,10 +70,12 @@ type cachedOrder struct {
 	order []*entry
 }
 
-func newStore() *store {
+// newStore returns an empty store that expects about files files.
+func newStore(files int) *store {
 	s := &store{
 		dec:     newDecoder(),
-		byID:    make(map[string]*entry),
+		byID:    make(map[string]*entry, files),
+		created: make([]*entry, 0, files),
 		tags:    make(map[string]*postings),
 		folders: make(map[string]*folderNode),
 		orders:  make(map[string]cachedOrder),
@@ -95,9 +112,27 @@ func (s *store) addLoaded(e *entry) *entry {
 }
 
 // finishLoad sorts the loaded entries and builds the indexes, each list in
-// created order.
+// created order. Every list is made at its final size: appending would
+// leave up to half of each unused.
 func (s *store) finishLoad() {
 	slices.SortFunc(s.created, compareCreated)
+	files := make(map[*folderNode]int)
+	tags := make(map[string]int)
+	for _, e := range s.created {
+		e.folder = s.folderNode(e.dir())
+		files[e.folder]++
+		for i, t := range e.tags {
+			if !slices.Contains(e.tags[:i], t) {
+				tags[t]++
+			}
+		}
+	}
+	for n, c := range files {
+		n.files = make([]*entry, 0, c)
+	}
+	for t, c := range tags {
+		s.tags[t] = &postings{list: make([]*entry, 0, c)}
+	}
 	for _, e := range s.created {
 		s.index(e, true)
 	}
@@ -112,12 +147,7 @@ func (s *store) index(e *entry, appendOnly bool) {
 	created, updated := e.createdAt(), e.updatedAt()
 	for p := n; p != nil; p = p.parent {
 		p.count++
-		if p.created.IsZero() || created.Before(p.created) {
-			p.created = created
-		}
-		if updated.After(p.updated) {
-			p.updated = updated
-		}
+		p.widen(created, updated)
 	}
 	for i, t := range e.tags {
 		if slices.Contains(e.tags[:i], t) {
@@ -194,7 +224,8 @@ func (s *store) folderNode(path string) *folderNode {
 	trimmed := path[:len(path)-1]
 	cut := strings.LastIndexByte(trimmed, '/')
 	parent := s.folderNode(path[:cut+1])
-	n := &folderNode{path: s.dec.internString(path), name: trimmed[cut+1:], parent: parent, children: map[string]*folderNode{}}
+	n := &folderNode{path: s.dec.internString(path), name: trimmed[cut+1:], parent: parent, children: map[string]*folderNode{}, id: folderID(path)}
+	n.ent = entry{id: n.id, name: n.name, path: trimmed, folder: parent, kind: folderKind}
 	parent.children[n.path] = n
 	s.folders[n.path] = n
 	return n
@@ -380,9 +411,7 @@ func (s *store) editTags(e *entry, op tagOp, tags []string, now time.Time) {
 		}
 	}
 	for p := e.folder; p != nil; p = p.parent {
-		if at.After(p.updated) {
-			p.updated = at
-		}
+		p.widen(p.created, at)
 	}
 	s.touch()
 }
