@@ -2,7 +2,6 @@ package imagekittest
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -103,7 +102,9 @@ func declare[T any](s Setting, parse func(string) (T, error), apply func(*config
 // option returns the Option that sets the setting to v.
 func (t typed[T]) option(v T) Option { return func(c *config) { t.apply(c, v) } }
 
-// The settings, in the order a command's help lists them.
+// The settings, in the order a command's help lists them: Go initializes
+// them in this order because they depend on functions only, never on a
+// variable declared after them.
 var (
 	setPrivateKey = declare(Setting{Name: "private-key", Kind: KindString,
 		Usage: "require Basic auth with this key as user name (default: no auth)"},
@@ -277,13 +278,19 @@ func parseWindow(s string) (window, error) {
 	return window{n: count, every: d}, nil
 }
 
-// faultStatuses are the statuses status-rate may answer with.
-var faultStatuses = []int{408, 409, 500, 502, 503, 504}
+// faultStatus reports whether status-rate may answer with status.
+func faultStatus(status int) bool {
+	switch status {
+	case 408, 409, 500, 502, 503, 504:
+		return true
+	}
+	return false
+}
 
 func parseStatusRate(s string) (statusRate, error) {
 	code, frac, ok := strings.Cut(s, "=")
 	status, err := strconv.Atoi(code)
-	if !ok || err != nil || !slices.Contains(faultStatuses, status) {
+	if !ok || err != nil || !faultStatus(status) {
 		return statusRate{}, fmt.Errorf("want STATUS=P with STATUS one of 408, 409, 500, 502, 503, 504, such as 409=0.1")
 	}
 	p, err := parseFraction(frac)
