@@ -162,6 +162,15 @@ func TestLibraryKeepsObjectsAsGiven(t *testing.T) {
 	assert.Contains(t, out, `"sku": 12345678901234567890`)
 	assert.Contains(t, out, `"description": "caf\u00e9 \"red\""`)
 
+	t.Run("ReadOneByteAtATime", func(t *testing.T) {
+		lib, err := imagekittest.ReadLibrary(context.Background(), iotest.OneByteReader(strings.NewReader(givenLibrary)))
+		require.NoError(t, err)
+		assert.Equal(t, elements(t, []byte(givenLibrary)), elements(t, []byte(written(t, lib))))
+	})
+	t.Run("ReadThroughErrors", func(t *testing.T) {
+		_, err := imagekittest.ReadLibrary(context.Background(), iotest.TimeoutReader(iotest.HalfReader(strings.NewReader(givenLibrary))))
+		assert.ErrorIs(t, err, iotest.ErrTimeout, "a read error is returned, wrapped")
+	})
 	t.Run("AnIndentedLibraryIsWrittenBackUnchanged", func(t *testing.T) {
 		var b bytes.Buffer
 		require.NoError(t, imagekittest.EncodeLibrary(&b, library()))
@@ -351,9 +360,9 @@ func TestReadLibraryLargeObjects(t *testing.T) {
 		fmt.Fprintf(&b, `{"fileId":"f%d","filePath":"/f%d.jpg","description":%q}`, i, i, big)
 	}
 	b.WriteString("]")
-	lib, err := imagekittest.ReadLibrary(context.Background(), iotest.OneByteReader(strings.NewReader(b.String()[:100])))
+	_, err := imagekittest.ReadLibrary(context.Background(), iotest.OneByteReader(strings.NewReader(b.String()[:100])))
 	require.Error(t, err, "a cut-short library is refused, read one byte at a time")
-	lib, err = imagekittest.ReadLibrary(context.Background(), strings.NewReader(b.String()))
+	lib, err := imagekittest.ReadLibrary(context.Background(), strings.NewReader(b.String()))
 	require.NoError(t, err)
 	assert.Equal(t, 3, lib.Len())
 	assert.Equal(t, elements(t, []byte(b.String())), elements(t, []byte(written(t, lib))))
