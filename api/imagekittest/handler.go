@@ -19,7 +19,8 @@ import (
 const helpText = "For support kindly contact us at support@imagekit.io ."
 
 // RequestIDHeader is the header that carries the id of every answer, as
-// the API sends it (ImageKit support asks for it).
+// the API sends it (ImageKit support asks for it). Header names are
+// case-insensitive; net/http sends it as X-Ik-Requestid.
 const RequestIDHeader = "x-ik-requestId"
 
 // maxBody bounds the JSON request bodies the emulator reads.
