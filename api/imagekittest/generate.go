@@ -58,7 +58,7 @@ func (g *Generator) Maybe(p float64, tag string) []string {
 // FileSpec is what Add needs to know of a file; the rest of its object
 // (type, name, versionInfo, url, thumbnail, mime, fileType) follows from it.
 type FileSpec struct {
-	ID        string // its fileId; required
+	ID        string // its fileId; drawn with NewID when empty
 	Path      string // its filePath, "/folder/name.ext"; the extension gives its MIME type
 	Tags      []string
 	AITags    []AITag
@@ -87,6 +87,9 @@ var formats = map[string][2]string{
 // Add completes the file spec describes, adds it to the library and
 // returns it.
 func (g *Generator) Add(spec FileSpec) File {
+	if spec.ID == "" {
+		spec.ID = g.NewID()
+	}
 	name := path.Base(spec.Path)
 	format := formats[strings.TrimPrefix(path.Ext(name), ".")]
 	if format[0] == "" {
