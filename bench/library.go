@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"path"
 	"slices"
 	"strings"
@@ -21,7 +20,6 @@ var (
 	// removalSets are the forbidden tags a candidate carries, drawn with
 	// weights 4:1:1 so that files share a forbidden set but not a removal set.
 	removalSets = [][]string{{"sale2019"}, {"sale2019"}, {"sale2019"}, {"sale2019"}, {"sale2020"}, {"sale2019", "sale2020"}}
-	noMetadata  = map[string]any{}
 )
 
 // exactTags and globTags are the two manifests' forbidden tags: the first
@@ -35,15 +33,16 @@ var (
 // generate returns a library of n files, candidates of which are under
 // scope and carry forbidden tags. It is deterministic for a given seed.
 // Some files under /blog/ carry sale2019 too: they are out of scope and
-// must keep it.
+// must keep it. The emulator's generator builds the file objects.
 func generate(n, candidates int, seed uint64) []imagekittest.File {
-	rng := rand.New(rand.NewPCG(seed, 0xbe9c))
+	g := imagekittest.NewGenerator(seed, 0xbe9c)
+	g.SetEndpoint("https://ik.imagekit.io/bench")
+	rng := g.Rand()
 	inScope := n - n/5
 	candidates = min(candidates, inScope)
 	t0 := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
-	files := make([]imagekittest.File, n)
 	k := 0 // in-scope files so far
-	for i := range files {
+	for i := range n {
 		var dir string
 		tags := []string{benchPlain[rng.IntN(len(benchPlain))]}
 		if i%5 == 4 {
@@ -61,16 +60,12 @@ func generate(n, candidates int, seed uint64) []imagekittest.File {
 		}
 		id := fmt.Sprintf("%024x", uint64(i)*0x9e3779b97f4a7c15^seed)
 		name := fmt.Sprintf("img-%07d.jpg", i)
-		created := t0.Add(time.Duration(i) * time.Minute)
-		files[i] = imagekittest.File{
-			FileID: id, Type: "file", Name: name, FilePath: dir + name, Tags: tags,
-			VersionInfo: imagekittest.VersionInfo{ID: id, Name: "Version 1"},
-			URL:         "https://ik.imagekit.io/bench" + dir + name,
-			FileType:    "image", Mime: "image/jpeg", Width: 1200, Height: 800, Size: 150_000,
-			CustomMetadata: noMetadata, CreatedAt: created, UpdatedAt: created,
-		}
+		g.Add(imagekittest.FileSpec{
+			ID: id, Path: dir + name, Tags: tags, Created: t0.Add(time.Duration(i) * time.Minute),
+			Size: 150_000, Width: 1200, Height: 800,
+		})
 	}
-	return files
+	return g.Files()
 }
 
 // manifestYAML returns the bench's manifest: one rule over scope.

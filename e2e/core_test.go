@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"net"
 	"os"
 	"path/filepath"
@@ -235,7 +236,9 @@ func TestLibraryFileMode(t *testing.T) {
 	files := exampleLibrary(t)
 	dir := t.TempDir()
 	lib := filepath.Join(dir, "library.json")
-	require.NoError(t, imagekittest.SaveLibrary(lib, files))
+	var encoded bytes.Buffer
+	require.NoError(t, imagekittest.EncodeLibrary(&encoded, files))
+	require.NoError(t, os.WriteFile(lib, encoded.Bytes(), 0o644))
 	manifestPath := exampleManifest
 	// An API URL that nobody listens on: --library must never dial it.
 	env := []string{"IMAGEKIT_API_URL=" + closedURL(t)}

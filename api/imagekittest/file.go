@@ -1,10 +1,16 @@
 package imagekittest
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
-// File is a file object as the ImageKit API serves it, and one entry of a
-// library file (a JSON array of these). The emulator keeps its own wire types
-// and never imports the client's.
+// File is a file object as the ImageKit API serves it, decoded into the
+// fields the emulator knows, and one entry of a library file (a JSON array
+// of these). A library keeps each object's JSON exactly as given, so a File
+// is a view of it: members it has no field for are not in the File, but stay
+// in the library. The emulator keeps its own wire types and never imports
+// the client's.
 type File struct {
 	FileID            string         `json:"fileId"`
 	Type              string         `json:"type"` // "file" or "file-version"
@@ -25,8 +31,14 @@ type File struct {
 	Size              int64          `json:"size"`
 	HasAlpha          bool           `json:"hasAlpha"`
 	CustomMetadata    map[string]any `json:"customMetadata"`
-	CreatedAt         time.Time      `json:"createdAt"`
-	UpdatedAt         time.Time      `json:"updatedAt"`
+	// EmbeddedMetadata is the metadata read from the file itself (EXIF,
+	// IPTC, XMP); omitted when empty.
+	EmbeddedMetadata map[string]any `json:"embeddedMetadata,omitempty"`
+	// Duration is the length of a video or audio file in seconds; omitted
+	// for other files.
+	Duration  float64   `json:"duration,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 // AITag is a tag assigned by ImageKit's auto-tagging.
@@ -51,4 +63,18 @@ func (f *File) Folder() string {
 		}
 	}
 	return "/"
+}
+
+// HasTag reports whether t is one of the file's tags or AITags names, which
+// is what a `tags IN [...]` search matches.
+func (f *File) HasTag(t string) bool {
+	if slices.Contains(f.Tags, t) {
+		return true
+	}
+	for _, a := range f.AITags {
+		if a.Name == t {
+			return true
+		}
+	}
+	return false
 }

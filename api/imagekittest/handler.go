@@ -6,33 +6,40 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // helpText is the help field of every error answer, as the API sends it.
 const helpText = "For support kindly contact us at support@imagekit.io ."
 
-// UnlimitedRateLimit is the X-RateLimit-Limit a Handler without a rate
-// limit announces, so that clients that pace themselves by it never wait.
-const UnlimitedRateLimit = 10000
+// RequestIDHeader is the header that carries the id of every answer, as
+// the API sends it (ImageKit support asks for it). Header names are
+// case-insensitive; net/http sends it as X-Ik-Requestid.
+const RequestIDHeader = "x-ik-requestId"
 
-// maxBody bounds the request bodies the emulator reads.
+// maxBody bounds the JSON request bodies the emulator reads.
 const maxBody = 10 << 20
+
+// maxUpload bounds an upload request's body.
+const maxUpload = 32 << 20
 
 // Handler is an http.Handler that serves an in-memory ImageKit media
 // library. It is safe for concurrent use.
 type Handler struct {
 	cfg     config
+	lib     *Library
 	store   *store
 	limiter *limiter
 	closing chan struct{}
 	once    sync.Once
+	ids     atomic.Uint64 // requests answered, for their ids
+	idBase  uint64
 
 	rngMu sync.Mutex
 	rng   *rand.Rand
@@ -53,64 +60,67 @@ type logEntry struct {
 type Stats struct {
 	Requests    RequestCounts `json:"requests"`
 	RateLimited int64         `json:"rateLimited"` // requests answered 429
-	Faults      int64         `json:"faults"`      // injected 500s, 207s, drops, hangs and latency spikes
+	Faults      int64         `json:"faults"`      // injected errors, 207s, drops, hangs, latency spikes and ignored skips
 }
 
 // RequestCounts counts the requests to each endpoint as they arrive,
 // rate-limited and failed ones included.
 type RequestCounts struct {
-	List       int64 `json:"list"`       // GET /v1/files
-	Details    int64 `json:"details"`    // GET /v1/files/{id}/details
-	RemoveTags int64 `json:"removeTags"` // POST /v1/files/removeTags
-	AddTags    int64 `json:"addTags"`    // POST /v1/files/addTags
-	Delete     int64 `json:"delete"`     // DELETE /v1/files/{id}
+	List         int64 `json:"list"`         // GET /v1/files
+	Details      int64 `json:"details"`      // GET /v1/files/{id}/details
+	RemoveTags   int64 `json:"removeTags"`   // POST /v1/files/removeTags
+	AddTags      int64 `json:"addTags"`      // POST /v1/files/addTags
+	Delete       int64 `json:"delete"`       // DELETE /v1/files/{id}
+	RemoveAITags int64 `json:"removeAITags"` // POST /v1/files/removeAITags
+	Upload       int64 `json:"upload"`       // POST /api/v1/files/upload
+	DeleteFolder int64 `json:"deleteFolder"` // DELETE /v1/folder
 }
 
 // Request is one API request as GET /_emulator/requests serves it.
 type Request struct {
-	Method string `json:"method"`
-	Path   string `json:"path"`
-	Query  string `json:"query"`  // the raw, still encoded, query string
-	Body   any    `json:"body"`   // the body as parsed JSON, or nil
-	Status int    `json:"status"` // 0 while unanswered, or when the client gave up first
+	Method    string `json:"method"`
+	Path      string `json:"path"`
+	Query     string `json:"query"`     // the raw, still encoded, query string
+	Body      any    `json:"body"`      // the body as parsed JSON (an upload's form fields), or nil
+	Status    int    `json:"status"`    // 0 while unanswered, or when the client gave up first
+	RequestID string `json:"requestId"` // the x-ik-requestId of the answer
 }
 
-// NewHandler returns a Handler that serves a copy of files, in that order.
-// It panics when two files share a fileId or a fileId is empty; use
-// LoadLibrary to check a library first.
+// NewHandler returns a Handler that serves a library of files, in that
+// order. It panics when two files share a fileId or a fileId is empty; use
+// NewLibrary or OpenLibrary to check a library first.
 func NewHandler(files []File, opts ...Option) *Handler {
-	h, err := newHandler(files, opts...)
+	lib, err := NewLibrary(files)
 	if err != nil {
 		panic("imagekittest: " + err.Error())
 	}
-	return h
+	return NewLibraryHandler(lib, opts...)
 }
 
-func newHandler(files []File, opts ...Option) (*Handler, error) {
-	cfg := config{clock: time.Now}
+// NewLibraryHandler returns a Handler that serves lib and changes it in
+// place: lib.Changed and lib.WriteTo see what its requests did.
+func NewLibraryHandler(lib *Library, opts ...Option) *Handler {
+	cfg := newConfig()
 	for _, o := range opts {
 		o(&cfg)
-	}
-	copied := make([]File, len(files))
-	for i := range files {
-		copied[i] = clone(files[i])
-	}
-	st, err := newStore(copied)
-	if err != nil {
-		return nil, err
 	}
 	seed := uint64(cfg.seed)
 	return &Handler{
 		cfg:     cfg,
-		store:   st,
-		limiter: newLimiter(cfg.rateLimit),
+		lib:     lib,
+		store:   lib.s,
+		limiter: newLimiter(&cfg),
 		closing: make(chan struct{}),
+		idBase:  rand.Uint64(),
 		rng:     rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-	}, nil
+	}
 }
 
+// Library returns the library the Handler serves.
+func (h *Handler) Library() *Library { return h.lib }
+
 // Files returns a copy of the library as it is now, in library order.
-func (h *Handler) Files() []File { return h.store.files() }
+func (h *Handler) Files() []File { return h.lib.Files() }
 
 // Stats returns the request counts so far.
 func (h *Handler) Stats() Stats {
@@ -136,14 +146,25 @@ func (h *Handler) Requests() []Request {
 // release ends every held (hanging) request; the Handler keeps serving.
 func (h *Handler) release() { h.once.Do(func() { close(h.closing) }) }
 
-// ServeHTTP serves the API under /v1/ and the introspection endpoints under
-// /_emulator/.
+// requestID returns a new id, unique to this handler's answers and, with
+// overwhelming likelihood, to every handler's.
+func (h *Handler) requestID() string {
+	n := h.ids.Add(1)
+	x := h.idBase
+	return fmt.Sprintf("%08x-%04x-4%03x-a%03x-%012x", uint32(x>>32), uint16(x>>16), uint16(x)&0xfff, uint16(n>>48)&0xfff, n&0xffffffffffff)
+}
+
+// ServeHTTP serves the API under /v1/ (and uploads under /api/v1/) and the
+// introspection endpoints under /_emulator/. Every answer carries an
+// x-ik-requestId header.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := h.requestID()
+	w.Header().Set(RequestIDHeader, id)
 	if strings.HasPrefix(r.URL.Path, "/_emulator/") {
 		h.serveIntrospection(w, r)
 		return
 	}
-	h.serveAPI(w, r)
+	h.serveAPI(w, r, id)
 }
 
 func (h *Handler) serveIntrospection(w http.ResponseWriter, r *http.Request) {
@@ -160,6 +181,12 @@ func (h *Handler) serveIntrospection(w http.ResponseWriter, r *http.Request) {
 // route names the endpoint of an API request ("" when unknown) and the
 // file id in its path.
 func route(r *http.Request) (endpoint, id string) {
+	switch p := r.URL.Path; {
+	case p == "/api/v1/files/upload" && r.Method == http.MethodPost:
+		return "upload", ""
+	case (p == "/v1/folder" || p == "/v1/folder/") && r.Method == http.MethodDelete:
+		return "deleteFolder", ""
+	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/v1/files")
 	if !ok {
 		return "", ""
@@ -169,13 +196,9 @@ func route(r *http.Request) (endpoint, id string) {
 		if r.Method == http.MethodGet {
 			return "list", ""
 		}
-	case rest == "/removeTags":
+	case rest == "/removeTags" || rest == "/addTags" || rest == "/removeAITags":
 		if r.Method == http.MethodPost {
-			return "removeTags", ""
-		}
-	case rest == "/addTags":
-		if r.Method == http.MethodPost {
-			return "addTags", ""
+			return rest[1:], ""
 		}
 	case strings.HasSuffix(rest, "/details"):
 		id := strings.TrimSuffix(strings.TrimPrefix(rest, "/"), "/details")
@@ -191,29 +214,6 @@ func route(r *http.Request) (endpoint, id string) {
 	return "", ""
 }
 
-// faults is what the fault injection decided for one request.
-type faults struct {
-	fail, drop, hang, spike bool
-}
-
-func (h *Handler) chance(p float64) bool {
-	if p <= 0 {
-		return false
-	}
-	return h.rng.Float64() < p
-}
-
-func (h *Handler) drawFaults() faults {
-	h.rngMu.Lock()
-	defer h.rngMu.Unlock()
-	return faults{
-		hang:  h.chance(h.cfg.hangRate),
-		fail:  h.chance(h.cfg.failRate),
-		drop:  h.chance(h.cfg.dropRate),
-		spike: h.chance(h.cfg.spikeRate),
-	}
-}
-
 func (h *Handler) countFault() {
 	h.logMu.Lock()
 	h.stats.Faults++
@@ -221,23 +221,31 @@ func (h *Handler) countFault() {
 }
 
 // arrive counts and logs a request as it arrives and returns its log index.
-func (h *Handler) arrive(r *http.Request, endpoint string, body []byte) int {
+func (h *Handler) arrive(r *http.Request, endpoint string, body []byte, id string) int {
 	h.logMu.Lock()
 	defer h.logMu.Unlock()
+	counts := &h.stats.Requests
 	switch endpoint {
 	case "list":
-		h.stats.Requests.List++
+		counts.List++
 	case "details":
-		h.stats.Requests.Details++
+		counts.Details++
 	case "removeTags":
-		h.stats.Requests.RemoveTags++
+		counts.RemoveTags++
 	case "addTags":
-		h.stats.Requests.AddTags++
+		counts.AddTags++
+	case "removeAITags":
+		counts.RemoveAITags++
 	case "delete":
-		h.stats.Requests.Delete++
+		counts.Delete++
+	case "upload":
+		counts.Upload++
+		body = nil // logged once parsed
+	case "deleteFolder":
+		counts.DeleteFolder++
 	}
 	h.requests = append(h.requests, logEntry{
-		req:  Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery},
+		req:  Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, RequestID: id},
 		body: body,
 	})
 	return len(h.requests) - 1
@@ -249,16 +257,30 @@ func (h *Handler) answered(i, status int) {
 	h.logMu.Unlock()
 }
 
-func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request) {
-	endpoint, id := route(r)
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	readErr := err
-	if err == nil && len(body) > maxBody {
-		readErr = fmt.Errorf("request body is larger than %d bytes", maxBody)
+// logBody replaces the logged body of request i.
+func (h *Handler) logBody(i int, body []byte) {
+	h.logMu.Lock()
+	h.requests[i].body = body
+	h.logMu.Unlock()
+}
+
+func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, id string) {
+	endpoint, fileID := route(r)
+	limit := int64(maxBody)
+	if endpoint == "upload" {
+		limit = maxUpload
 	}
-	idx := h.arrive(r, endpoint, body)
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	readErr := err
+	if err == nil && int64(len(body)) > limit {
+		readErr = fmt.Errorf("the request body is larger than the %d bytes the emulator accepts", limit)
+	}
+	idx := h.arrive(r, endpoint, body, id)
 	rec := newRecorder()
-	status := h.answer(rec, r, endpoint, id, body, readErr)
+	defer rec.free()
+	rec.Header().Set(RequestIDHeader, id)
+	call := apiCall{r: r, endpoint: endpoint, id: fileID, body: body, readErr: readErr, log: idx}
+	status := h.answer(rec, &call)
 	if status == 0 {
 		// Held until the client gave up or the server closed: send nothing.
 		if hj, ok := w.(http.Hijacker); ok {
@@ -278,12 +300,23 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request) {
 	rec.copyTo(w)
 }
 
+// apiCall is one API request being answered.
+type apiCall struct {
+	r        *http.Request
+	endpoint string
+	id       string // the file id in the path
+	body     []byte
+	readErr  error
+	log      int // its index in the request log
+}
+
 // answer handles one API request into rec and returns the status written,
 // 0 when no answer must be sent, or minus the status when the connection
 // must be dropped in the middle of the answer.
-func (h *Handler) answer(rec *recorder, r *http.Request, endpoint, id string, body []byte, readErr error) int {
+func (h *Handler) answer(rec *recorder, c *apiCall) int {
+	r := c.r
 	if h.cfg.privateKey != "" && !h.authorized(r) {
-		h.limiter.headers(rec.Header(), endpoint, false)
+		h.limiter.headers(rec.Header(), c.endpoint, false)
 		msg := "Your request does not contain a private API key: send it as the user name of Basic auth."
 		if r.Header.Get("Authorization") != "" {
 			msg = "Your request contains an invalid private API key: send the account's private key as the user name of Basic auth."
@@ -291,7 +324,7 @@ func (h *Handler) answer(rec *recorder, r *http.Request, endpoint, id string, bo
 		writeError(rec, http.StatusUnauthorized, msg)
 		return rec.status
 	}
-	if !h.limiter.headers(rec.Header(), endpoint, true) {
+	if !h.limiter.headers(rec.Header(), c.endpoint, true) {
 		h.logMu.Lock()
 		h.stats.RateLimited++
 		h.logMu.Unlock()
@@ -321,28 +354,40 @@ func (h *Handler) answer(rec *recorder, r *http.Request, endpoint, id string, bo
 			return 0
 		}
 	}
-	if fl.fail {
+	switch {
+	case fl.fail:
 		h.countFault()
-		writeError(rec, http.StatusInternalServerError, "Internal server error: the request failed and changed nothing; try again.")
+		writeError(rec, http.StatusInternalServerError, faultMessage(http.StatusInternalServerError))
+		return rec.status
+	case fl.status != 0:
+		h.countFault()
+		writeError(rec, fl.status, faultMessage(fl.status))
+		return rec.status
+	case c.readErr != nil:
+		writeError(rec, http.StatusBadRequest, fmt.Sprintf("could not read the request body: %v", c.readErr))
 		return rec.status
 	}
-	if readErr != nil {
-		writeError(rec, http.StatusBadRequest, fmt.Sprintf("could not read the request body: %v", readErr))
-		return rec.status
-	}
-	switch endpoint {
+	switch c.endpoint {
 	case "list":
 		h.list(rec, r)
 	case "details":
-		h.details(rec, id)
+		h.details(rec, c.id)
 	case "removeTags":
-		h.updateTags(rec, body, false)
+		h.updateTags(rec, c.body, opRemoveTags)
 	case "addTags":
-		h.updateTags(rec, body, true)
+		h.updateTags(rec, c.body, opAddTags)
+	case "removeAITags":
+		h.updateTags(rec, c.body, opRemoveAITags)
 	case "delete":
-		h.delete(rec, id)
+		h.delete(rec, c.id)
+	case "upload":
+		h.upload(rec, c)
+	case "deleteFolder":
+		h.deleteFolder(rec, c.body)
 	default:
-		writeError(rec, http.StatusNotFound, fmt.Sprintf("no API endpoint %s %s: the emulator serves GET /v1/files, GET /v1/files/{id}/details, POST /v1/files/removeTags, POST /v1/files/addTags and DELETE /v1/files/{id}", r.Method, r.URL.Path))
+		writeError(rec, http.StatusNotFound, fmt.Sprintf("no API endpoint %s %s: the emulator serves GET /v1/files, GET /v1/files/{id}/details, "+
+			"POST /v1/files/removeTags, POST /v1/files/addTags, POST /v1/files/removeAITags, DELETE /v1/files/{id}, DELETE /v1/folder "+
+			"and POST /api/v1/files/upload", r.Method, r.URL.Path))
 	}
 	if fl.drop {
 		return -rec.status
@@ -395,7 +440,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	lf := listFilter{typ: typ, fileType: q.Get("fileType")}
+	lf := listFilter{fileType: q.Get("fileType")}
 	switch lf.fileType {
 	case "", "all", "image", "non-image":
 	default:
@@ -419,36 +464,74 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		lf.query = query
+		// The type parameter has no effect with a searchQuery.
+		lf.files = true
+		all := query.typed || h.cfg.foldersInSearch
+		lf.versions = all && query.kinds&kindVersion != 0
+		lf.folders = all && query.kinds&kindFolder != 0
+	} else {
+		lf.files = typ == "file" || typ == "all"
+		lf.versions = typ == "file-version"
+		lf.folders = typ == "folder" || typ == "all"
 	}
-	items := make([]any, 0, min(limit, 64))
-	if lf.query == nil && (typ == "folder" || typ == "all") {
-		folders := h.store.listFolders(lf.folder, sp)
+	if skip > 0 && h.cfg.ignoreSkip {
+		h.countFault()
+		skip = 0
+	}
+	bp := pageBuffers.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 4<<20 {
+			pageBuffers.Put(bp)
+		}
+	}()
+	out := append((*bp)[:0], '[')
+	n := 0
+	if lf.folders {
+		folders := h.store.listFolders(&lf, sp)
 		from := min(skip, len(folders))
 		for _, f := range folders[from:min(len(folders), skip+limit)] {
-			items = append(items, f)
+			if n > 0 {
+				out = append(out, ',')
+			}
+			b, err := json.Marshal(f)
+			if err != nil {
+				panic("imagekittest: encode a folder: " + err.Error())
+			}
+			out = append(out, b...)
+			n++
 		}
 		skip -= from
-		limit -= len(items)
-		lf.typ = "file"
+		limit -= n
 	}
-	if typ != "folder" || lf.query != nil {
-		if limit > 0 {
-			files := h.store.listFiles(&lf, sp, skip, limit)
-			for _, f := range files {
-				items = append(items, f)
+	if (lf.files || lf.versions) && limit > 0 {
+		h.store.listFiles(&lf, sp, skip, limit, func(e *entry) {
+			if n > 0 {
+				out = append(out, ',')
 			}
-		}
+			out = e.appendAPI(out)
+			n++
+		})
 	}
-	writeJSON(w, http.StatusOK, items)
+	out = append(out, ']')
+	*bp = out
+	writeRaw(w, http.StatusOK, out)
 }
 
+// pageBuffers are reused for the pages of listings.
+var pageBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
 func (h *Handler) details(w http.ResponseWriter, id string) {
-	f, ok := h.store.get(id)
-	if !ok {
+	h.store.mu.RLock()
+	var out []byte
+	if e := h.store.byID[id]; e != nil {
+		out = e.appendAPI(nil)
+	}
+	h.store.mu.RUnlock()
+	if out == nil {
 		writeError(w, http.StatusNotFound, "The requested file does not exist.")
 		return
 	}
-	writeJSON(w, http.StatusOK, f)
+	writeRaw(w, http.StatusOK, out)
 }
 
 func (h *Handler) delete(w http.ResponseWriter, id string) {
@@ -459,33 +542,40 @@ func (h *Handler) delete(w http.ResponseWriter, id string) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// tagsRequest is the body of removeTags and addTags.
+// tagsRequest is the body of removeTags and addTags; AITags is that of
+// removeAITags.
 type tagsRequest struct {
 	FileIDs []string `json:"fileIds"`
 	Tags    []string `json:"tags"`
+	AITags  []string `json:"AITags"`
 }
 
-func (h *Handler) updateTags(w http.ResponseWriter, body []byte, add bool) {
+func (h *Handler) updateTags(w http.ResponseWriter, body []byte, op tagOp) {
+	key, shape := "tags", `{"fileIds": [...], "tags": [...]}`
+	if op == opRemoveAITags {
+		key, shape = "AITags", `{"fileIds": [...], "AITags": [...]}`
+	}
 	var req tagsRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("malformed JSON body: %v; send {\"fileIds\": [...], \"tags\": [...]}", err))
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("malformed JSON body: %v; send %s", err, shape))
 		return
 	}
 	if dec.More() {
-		writeError(w, http.StatusBadRequest, "malformed JSON body: data after the JSON object; send {\"fileIds\": [...], \"tags\": [...]}")
+		writeError(w, http.StatusBadRequest, "malformed JSON body: data after the JSON object; send "+shape)
 		return
 	}
-	if msg := validateTagsRequest(req); msg != "" {
+	tags := req.Tags
+	if op == opRemoveAITags {
+		tags = req.AITags
+	}
+	if msg := validateTagsRequest(req.FileIDs, key, tags); msg != "" {
 		writeError(w, http.StatusBadRequest, msg)
 		return
 	}
-	failing := h.failingFiles(req.FileIDs, add)
-	failMsg := "Error in removing tags"
-	if add {
-		failMsg = "Error in adding tags"
-	}
-	res, missing := h.store.updateTags(req.FileIDs, req.Tags, add, h.cfg.clock(), func(id string) string {
+	failing := h.failingFiles(req.FileIDs)
+	failMsg := map[tagOp]string{opRemoveTags: "Error in removing tags", opAddTags: "Error in adding tags", opRemoveAITags: "Error in removing AITags"}[op]
+	res, missing := h.store.updateTags(op, req.FileIDs, tags, h.cfg.clock(), func(id string) string {
 		if failing[id] {
 			return failMsg
 		}
@@ -515,66 +605,29 @@ func (h *Handler) updateTags(w http.ResponseWriter, body []byte, add bool) {
 	}{res.Updated})
 }
 
-func validateTagsRequest(req tagsRequest) string {
+// validateTagsRequest checks a tag call's body; key names its tag list.
+// An empty string among the tags is refused: no source says what the API
+// does with one, and a tag call that names no tag is a client's bug.
+func validateTagsRequest(ids []string, key string, tags []string) string {
 	switch {
-	case len(req.FileIDs) == 0:
+	case len(ids) == 0:
 		return "fileIds is missing or empty: give from 1 to 50 file ids"
-	case len(req.FileIDs) > 50:
-		return fmt.Sprintf("fileIds has %d entries: a maximum of 50 files can be specified at a time", len(req.FileIDs))
-	case len(req.Tags) == 0:
-		return "tags is missing or empty: give at least one tag"
+	case len(ids) > 50:
+		return fmt.Sprintf("fileIds has %d entries: a maximum of 50 files can be specified at a time", len(ids))
+	case len(tags) == 0:
+		return fmt.Sprintf("%s is missing or empty: give at least one tag", key)
 	}
-	for i, id := range req.FileIDs {
+	for i, id := range ids {
 		if id == "" {
 			return fmt.Sprintf("fileIds[%d] is an empty string: give file ids", i)
 		}
 	}
-	for i, t := range req.Tags {
+	for i, t := range tags {
 		if t == "" {
-			return fmt.Sprintf("tags[%d] is an empty string: give non-empty tags", i)
+			return fmt.Sprintf("%s[%d] is an empty string: give non-empty tags", key, i)
 		}
 	}
 	return ""
-}
-
-// failingFiles decides which files of a removeTags call fail: the
-// WithFailFiles ids, and with the partial rate a random non-empty subset.
-func (h *Handler) failingFiles(ids []string, add bool) map[string]bool {
-	if add {
-		return nil
-	}
-	failing := make(map[string]bool)
-	for _, id := range ids {
-		if h.cfg.failFiles[id] {
-			failing[id] = true
-		}
-	}
-	if h.cfg.partialRate <= 0 {
-		return failing
-	}
-	h.rngMu.Lock()
-	defer h.rngMu.Unlock()
-	if !h.chance(h.cfg.partialRate) {
-		return failing
-	}
-	var uniq []string
-	seen := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			uniq = append(uniq, id)
-		}
-	}
-	picked := false
-	for _, id := range uniq {
-		if h.rng.IntN(2) == 0 {
-			failing[id], picked = true, true
-		}
-	}
-	if !picked {
-		failing[uniq[h.rng.IntN(len(uniq))]] = true
-	}
-	return failing
 }
 
 // writeJSON writes v as a JSON answer.
@@ -584,10 +637,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		status = http.StatusInternalServerError
 		data, _ = json.Marshal(map[string]string{"message": "could not encode the answer: " + err.Error(), "help": helpText})
 	}
+	writeRaw(w, status, data)
+}
+
+// writeRaw writes data, valid JSON, as a JSON answer.
+func writeRaw(w http.ResponseWriter, status int, data []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)+1))
 	w.WriteHeader(status)
-	_, _ = w.Write(append(data, '\n'))
+	_, _ = w.Write(data)
+	_, _ = w.Write([]byte{'\n'})
 }
 
 // writeError writes the API's error shape {message, help}.
@@ -596,115 +655,4 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 		Message string `json:"message"`
 		Help    string `json:"help"`
 	}{msg, helpText})
-}
-
-// recorder holds an answer until it is sent whole, or dropped halfway.
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func newRecorder() *recorder { return &recorder{header: http.Header{}} }
-
-func (rec *recorder) Header() http.Header { return rec.header }
-
-func (rec *recorder) WriteHeader(status int) {
-	if rec.status == 0 {
-		rec.status = status
-	}
-}
-
-func (rec *recorder) Write(p []byte) (int, error) {
-	if rec.status == 0 {
-		rec.status = http.StatusOK
-	}
-	return rec.body.Write(p)
-}
-
-func (rec *recorder) copyTo(w http.ResponseWriter) {
-	for k, v := range rec.header {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(rec.status)
-	_, _ = w.Write(rec.body.Bytes())
-}
-
-// dropResponse sends the status, the headers and half of the body, then
-// closes the connection, so the client sees a truncated answer.
-func dropResponse(w http.ResponseWriter, rec *recorder) {
-	body := rec.body.Bytes()
-	part := body[:len(body)/2]
-	if hj, ok := w.(http.Hijacker); ok {
-		conn, buf, err := hj.Hijack()
-		if err == nil {
-			defer conn.Close()
-			fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\n", rec.status, http.StatusText(rec.status))
-			rec.header.Set("Content-Length", strconv.Itoa(len(body)))
-			rec.header.Set("Connection", "close")
-			_ = rec.header.Write(buf)
-			_, _ = buf.WriteString("\r\n")
-			_, _ = buf.Write(part)
-			_ = buf.Flush()
-			return
-		}
-	}
-	// Without a connection to close, promise the whole body and send half:
-	// the server then closes the connection after the handler returns.
-	for k, v := range rec.header {
-		w.Header()[k] = v
-	}
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(rec.status)
-	_, _ = w.Write(part)
-}
-
-// limiter is one token bucket per endpoint.
-type limiter struct {
-	mu      sync.Mutex
-	n       int
-	buckets map[string]*bucket
-}
-
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-func newLimiter(n int) *limiter { return &limiter{n: n, buckets: map[string]*bucket{}} }
-
-// headers sets the rate limit headers for a request to endpoint and, when
-// take is true, takes a token; it reports whether the request may proceed.
-func (l *limiter) headers(hdr http.Header, endpoint string, take bool) bool {
-	hdr.Set("X-RateLimit-Interval", "1000")
-	if l.n == 0 || endpoint == "" {
-		limit := l.n
-		if limit == 0 {
-			limit = UnlimitedRateLimit
-		}
-		hdr.Set("X-RateLimit-Limit", strconv.Itoa(limit))
-		hdr.Set("X-RateLimit-Reset", "0")
-		return true
-	}
-	hdr.Set("X-RateLimit-Limit", strconv.Itoa(l.n))
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := time.Now()
-	b := l.buckets[endpoint]
-	if b == nil {
-		b = &bucket{tokens: float64(l.n), last: now}
-		l.buckets[endpoint] = b
-	}
-	b.tokens = math.Min(float64(l.n), b.tokens+now.Sub(b.last).Seconds()*float64(l.n))
-	b.last = now
-	ok := b.tokens >= 1
-	if ok && take {
-		b.tokens--
-	}
-	reset := int64(0)
-	if b.tokens < 1 {
-		reset = int64(math.Ceil((1 - b.tokens) / float64(l.n) * 1000))
-	}
-	hdr.Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
-	return ok || !take
 }

@@ -282,7 +282,9 @@ func TestListBadRequests(t *testing.T) {
 		{"RelevanceSort", url.Values{"sort": {"DESC_RELEVANCE"}}, "DESC_RELEVANCE"},
 		{"UnknownType", url.Values{"type": {"video"}}, "video"},
 		{"UnknownFileType", url.Values{"fileType": {"gif"}}, "gif"},
-		{"UnsupportedQueryField", url.Values{"searchQuery": {`"embeddedMetadata.Make" = "Canon"`}}, "embeddedMetadata"},
+		{"UnsupportedQueryField", url.Values{"searchQuery": {`"embeddedMetadata.LocationTaken" = "40,100 5km"`}}, "embeddedMetadata.LocationTaken"},
+		{"UnknownQueryField", url.Values{"searchQuery": {`colour = "red"`}}, "colour"},
+		{"DurationSort", url.Values{"sort": {"ASC_DURATIONS"}}, "ASC_DURATIONS"},
 		{"MalformedQuery", url.Values{"searchQuery": {`tags IN ["a"`}}, "searchQuery"},
 	}
 	for _, tt := range tests {
@@ -473,11 +475,21 @@ func TestPartialRate(t *testing.T) {
 		}
 		assert.True(t, differ, "some seed fails other files")
 	})
-	t.Run("AddTagsIsNeverPartial", func(t *testing.T) {
-		h := imagekittest.NewHandler(library(), imagekittest.WithPartialRate(1))
-		rec := call(t, h, "POST", "/v1/files/addTags", body, nil)
-		assert.Equal(t, http.StatusOK, rec.Code)
-	})
+	for _, tc := range []struct{ endpoint, key, tag string }{{"addTags", "tags", "new"}, {"removeAITags", "AITags", "sale2019"}} {
+		t.Run(tc.endpoint+"IsPartialToo", func(t *testing.T) {
+			h := imagekittest.NewHandler(library(), imagekittest.WithPartialRate(1), imagekittest.WithSeed(42))
+			var got updateAnswer
+			rec := call(t, h, "POST", "/v1/files/"+tc.endpoint, map[string]any{"fileIds": []string{"f1", "f3", "f5"}, tc.key: []string{tc.tag}}, &got)
+			require.Equal(t, http.StatusMultiStatus, rec.Code, rec.Body.String())
+			require.NotEmpty(t, got.Errors)
+			orig := byID(library())
+			files := byID(h.Files())
+			for _, e := range got.Errors {
+				assert.Equal(t, orig[e.FileID], files[e.FileID], "failed file %s is unchanged", e.FileID)
+			}
+			assert.EqualValues(t, 1, h.Stats().Faults)
+		})
+	}
 	t.Run("404BeatsPartial", func(t *testing.T) {
 		h := imagekittest.NewHandler(library(), imagekittest.WithPartialRate(1))
 		rec := call(t, h, "POST", "/v1/files/removeTags", map[string]any{"fileIds": []string{"f1", "zz"}, "tags": []string{"sale2019"}}, nil)
@@ -588,30 +600,41 @@ func TestDelete(t *testing.T) {
 func TestIntrospection(t *testing.T) {
 	h := imagekittest.NewHandler(library(), imagekittest.WithPrivateKey("k"))
 	auth := []string{"Authorization", "Basic " + base64("k:")}
-	call(t, h, "GET", "/v1/files?path=%2Fproducts%2F", nil, nil, auth...)
-	call(t, h, "GET", "/v1/files/f1/details", nil, nil)
-	call(t, h, "POST", "/v1/files/removeTags", map[string]any{"fileIds": []string{"f1"}, "tags": []string{"hero"}}, nil, auth...)
-	call(t, h, "POST", "/v1/files/addTags", `not json`, nil, auth...)
-	call(t, h, "DELETE", "/v1/files/f4", nil, nil, auth...)
+	var ids []any
+	logged := func(rec *httptest.ResponseRecorder) {
+		ids = append(ids, rec.Header().Get("x-ik-requestId"))
+	}
+	logged(call(t, h, "GET", "/v1/files?path=%2Fproducts%2F", nil, nil, auth...))
+	logged(call(t, h, "GET", "/v1/files/f1/details", nil, nil))
+	logged(call(t, h, "POST", "/v1/files/removeTags", map[string]any{"fileIds": []string{"f1"}, "tags": []string{"hero"}}, nil, auth...))
+	logged(call(t, h, "POST", "/v1/files/addTags", `not json`, nil, auth...))
+	logged(call(t, h, "DELETE", "/v1/files/f4", nil, nil, auth...))
+	logged(call(t, h, "POST", "/v1/files/removeAITags", map[string]any{"fileIds": []string{"f3"}, "AITags": []string{"sale2019"}}, nil, auth...))
+	logged(call(t, h, "DELETE", "/v1/folder", map[string]any{"folderPath": "/blog/"}, nil, auth...))
 
 	var st map[string]any
 	call(t, h, "GET", "/_emulator/stats", nil, &st)
 	assert.Equal(t, map[string]any{
-		"requests":    map[string]any{"list": 1.0, "details": 1.0, "removeTags": 1.0, "addTags": 1.0, "delete": 1.0},
+		"requests": map[string]any{"list": 1.0, "details": 1.0, "removeTags": 1.0, "addTags": 1.0, "delete": 1.0,
+			"removeAITags": 1.0, "upload": 0.0, "deleteFolder": 1.0},
 		"rateLimited": 0.0, "faults": 0.0,
 	}, st)
 
 	var reqs []map[string]any
 	call(t, h, "GET", "/_emulator/requests", nil, &reqs)
 	assert.Equal(t, []map[string]any{
-		{"method": "GET", "path": "/v1/files", "query": "path=%2Fproducts%2F", "body": nil, "status": 200.0},
-		{"method": "GET", "path": "/v1/files/f1/details", "query": "", "body": nil, "status": 401.0},
-		{"method": "POST", "path": "/v1/files/removeTags", "query": "", "status": 200.0,
+		{"method": "GET", "path": "/v1/files", "query": "path=%2Fproducts%2F", "body": nil, "status": 200.0, "requestId": ids[0]},
+		{"method": "GET", "path": "/v1/files/f1/details", "query": "", "body": nil, "status": 401.0, "requestId": ids[1]},
+		{"method": "POST", "path": "/v1/files/removeTags", "query": "", "status": 200.0, "requestId": ids[2],
 			"body": map[string]any{"fileIds": []any{"f1"}, "tags": []any{"hero"}}},
-		{"method": "POST", "path": "/v1/files/addTags", "query": "", "body": nil, "status": 400.0},
-		{"method": "DELETE", "path": "/v1/files/f4", "query": "", "body": nil, "status": 204.0},
+		{"method": "POST", "path": "/v1/files/addTags", "query": "", "body": nil, "status": 400.0, "requestId": ids[3]},
+		{"method": "DELETE", "path": "/v1/files/f4", "query": "", "body": nil, "status": 204.0, "requestId": ids[4]},
+		{"method": "POST", "path": "/v1/files/removeAITags", "query": "", "status": 200.0, "requestId": ids[5],
+			"body": map[string]any{"fileIds": []any{"f3"}, "AITags": []any{"sale2019"}}},
+		{"method": "DELETE", "path": "/v1/folder", "query": "", "status": 204.0, "requestId": ids[6],
+			"body": map[string]any{"folderPath": "/blog/"}},
 	}, reqs)
-	assert.Len(t, h.Requests(), 5, "introspection requests are not logged")
+	assert.Len(t, h.Requests(), 7, "introspection requests are not logged")
 }
 
 func TestIndexesFollowChanges(t *testing.T) {

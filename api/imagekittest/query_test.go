@@ -44,6 +44,14 @@ func shoe(edit func(f *imagekittest.File)) *imagekittest.File {
 	return f
 }
 
+func camera(f *imagekittest.File) {
+	f.EmbeddedMetadata = map[string]any{"Make": "Canon", "DateTimeOriginal": "2019:08:22 10:20:30", "Keywords": []any{"beach", "sun"}}
+}
+
+func video(f *imagekittest.File) {
+	f.Name, f.Mime, f.Duration = "clip.mp4", "video/mp4", 90
+}
+
 func TestQueryMatch(t *testing.T) {
 	noTags := func(f *imagekittest.File) { f.Tags, f.AITags = nil, nil }
 	onlyAITag := func(f *imagekittest.File) { f.Tags = nil }
@@ -198,6 +206,57 @@ func TestQueryMatch(t *testing.T) {
 		{"escaped quote", `name = "say \"hi\".jpg"`, func(f *imagekittest.File) { f.Name = `say "hi".jpg` }, true},
 		{"escaped backslash", `name = "a\\b"`, func(f *imagekittest.File) { f.Name = `a\b` }, true},
 		{"newlines and tabs", "id = \"f1\"\n\tAND\r\nwidth > 1", nil, true},
+
+		{"name has a word in any case", `name HAS "SHOE"`, nil, true},
+		{"name has the last word as a prefix", `name HAS "sho"`, nil, true},
+		{"name has the extension as a word", `name HAS "jpg"`, nil, true},
+		{"name has every word", `name HAS "shoe jp"`, nil, true},
+		{"name has not a word inside a word", `name HAS "hoe"`, nil, false},
+		{"name has only the last word as a prefix", `name HAS "sh jpg"`, nil, false},
+		{"name has words split at punctuation", `name HAS "red dress"`, func(f *imagekittest.File) { f.Name = "Red-Dress_2024.jpg" }, true},
+		{"name has unicode words", `name HAS "ÉTÉ"`, func(f *imagekittest.File) { f.Name = "plage-été.jpg" }, true},
+		{"tags has a tag's word", `tags HAS "sale"`, nil, true},
+		{"tags has an AITag's word", `tags HAS "foot"`, nil, true},
+		{"tags has every word in one tag", `tags HAS "red sale"`, nil, false},
+		{"tags has words of a tag", `tags HAS "summer sale"`, func(f *imagekittest.File) { f.Tags = []string{"summer-sale"} }, true},
+		{"tags has nothing without tags", `tags HAS "sale"`, noTags, false},
+
+		{"custom metadata exists", `"customMetadata.brand" EXISTS`, nil, true},
+		{"custom metadata key absent", `"customMetadata.none" EXISTS`, nil, false},
+		{"custom metadata not exists", `"customMetadata.none" NOT EXISTS`, nil, true},
+		{"custom metadata null is absent", `"customMetadata.gone" EXISTS`, func(f *imagekittest.File) { f.CustomMetadata["gone"] = nil }, false},
+		{"custom metadata greater", `"customMetadata.price" > 50`, nil, true},
+		{"custom metadata less", `"customMetadata.price" < 50`, nil, false},
+		{"custom metadata at least", `"customMetadata.price" >= 99`, nil, true},
+		{"custom metadata prefix", `"customMetadata.brand" : "ni"`, nil, true},
+		{"custom metadata prefix is case-sensitive", `"customMetadata.brand" : "Ni"`, nil, false},
+		{"custom metadata has", `"customMetadata.brand" HAS "NIKE"`, nil, true},
+		{"custom metadata date", `"customMetadata.launch" < "2024-01-01"`, func(f *imagekittest.File) { f.CustomMetadata["launch"] = "2023-05-01" }, true},
+		{"custom metadata relative date", `"customMetadata.launch" > "1y"`, func(f *imagekittest.File) { f.CustomMetadata["launch"] = "2023-05-01" }, false},
+		{"custom metadata number is not a date", `"customMetadata.price" < "2024-01-01"`, nil, false},
+		{"embedded metadata equals", `"embeddedMetadata.Make" = "Canon"`, camera, true},
+		{"embedded metadata other", `"embeddedMetadata.Make" = "Nikon"`, camera, false},
+		{"embedded metadata exif date", `"embeddedMetadata.DateTimeOriginal" > "2019-01-01"`, camera, true},
+		{"embedded metadata exif date relative", `"embeddedMetadata.DateTimeOriginal" > "1y"`, camera, false},
+		{"embedded metadata keyword in", `"embeddedMetadata.Keywords" IN ["sun"]`, camera, true},
+		{"embedded metadata keyword not in", `"embeddedMetadata.Keywords" NOT IN ["sun"]`, camera, false},
+		{"embedded metadata exists", `"embeddedMetadata.Keywords" EXISTS`, camera, true},
+		{"embedded metadata absent", `"embeddedMetadata.Keywords" EXISTS`, nil, false},
+
+		{"video duration with minutes", `videoDuration = "1.5min"`, video, true},
+		{"video duration greater", `videoDuration > "30sec"`, video, true},
+		{"video duration in seconds", `videoDuration < 60`, video, false},
+		{"video duration in list", `videoDuration IN ["90s", "2hr"]`, video, true},
+		{"video duration in hours", `videoDuration < "1h"`, video, true},
+		{"video duration of an image", `videoDuration >= 0`, nil, false},
+		{"video duration not equals an image", `videoDuration NOT = 5`, nil, true},
+
+		{"width in", `width IN [800, 900]`, nil, true},
+		{"width not in", `width NOT IN [800]`, nil, false},
+		{"size in with units", `size IN ["1.5mb", 1]`, nil, true},
+		{"height in others", `height IN [1, 2]`, nil, false},
+		{"created by without an uploader", `createdBy = "a@example.com"`, nil, false},
+		{"created by not equals without an uploader", `createdBy NOT = "a@example.com"`, nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -229,13 +288,17 @@ func TestParseQueryErrors(t *testing.T) {
 		{"unknown field", `colour = "red"`, 0, `"colour"`},
 		{"field in the wrong case", `createdat > "7d"`, 0, "createdAt"},
 		{"HAS on id", `id HAS "f1"`, 3, "HAS"},
-		{"HAS on name", `name HAS "shoe"`, 5, "HAS"},
-		{"HAS on tags", `tags HAS ["a"]`, 5, "HAS"},
+		{"HAS with a list", `tags HAS ["a"]`, 9, "single value"},
+		{"HAS without a word", `name HAS "--"`, 9, "no letter or digit"},
+		{"HAS unquoted", `name HAS shoe`, 9, "double quotes"},
+		{"HAS on path", `path HAS "a"`, 5, "operator HAS is not supported on field path"},
 		{"colon on id", `id : "f"`, 3, "operator : is not supported on field id"},
 		{"less on name", `name < "b"`, 5, "operator < is not supported on field name"},
 		{"equals on tags", `tags = "red"`, 5, "operator = is not supported on field tags"},
 		{"EXISTS on name", `name EXISTS`, 5, "EXISTS"},
-		{"IN on width", `width IN [1]`, 6, "IN"},
+		{"IN on private", `private IN [true]`, 8, "IN"},
+		{"EXISTS on width", `width EXISTS`, 6, "EXISTS"},
+		{"colon on createdBy", `createdBy : "a"`, 10, "operator : is not supported on field createdBy"},
 		{"NOT less", `width NOT < 5`, 10, "NOT <"},
 		{"NOT HAS", `name NOT HAS "x"`, 9, "NOT HAS"},
 		{"bang equals", `id != "f1"`, 3, `"!"`},
@@ -277,10 +340,16 @@ func TestParseQueryErrors(t *testing.T) {
 		{"relative path", `path = "products/"`, 7, "must start with /"},
 		{"double slash path", `path : "/a//b/"`, 7, "//"},
 		{"unquoted custom metadata", `customMetadata.brand = "nike"`, 0, "double quotes"},
-		{"empty custom metadata key", `"customMetadata." = "nike"`, 0, "no custom metadata key"},
-		{"custom metadata comparison", `"customMetadata.price" > 5`, 23, "operator > is not supported"},
+		{"empty custom metadata key", `"customMetadata." = "nike"`, 0, "names no customMetadata key"},
+		{"custom metadata compared with a word", `"customMetadata.price" > "soon"`, 25, "bare number or a quoted date"},
+		{"custom metadata compared with a list", `"customMetadata.price" > [1]`, 25, "single value"},
+		{"metadata field in the wrong case", `"custommetadata.brand" = "nike"`, 0, "customMetadata.KEY"},
 		{"bad custom metadata value", `"customMetadata.brand" = nike`, 25, "nike"},
-		{"embedded metadata", `"embeddedMetadata.Make" = "Canon"`, 0, "embeddedMetadata"},
+		{"geographic search", `"embeddedMetadata.LocationTaken" = "40,100 5km"`, 0, "geographic"},
+		{"unquoted embedded metadata", `embeddedMetadata.Make = "Canon"`, 0, "double quotes"},
+		{"bad video duration", `videoDuration > "long"`, 16, `"long"`},
+		{"video duration in days", `videoDuration > "2d"`, 16, `"2d"`},
+		{"bad size in a list", `size IN [1, "big"]`, 12, `"big"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -500,7 +569,7 @@ func (g gen) cond() string {
 	if g.r.IntN(4) == 0 {
 		not = "NOT "
 	}
-	switch g.r.IntN(9) {
+	switch g.r.IntN(11) {
 	case 0:
 		return fmt.Sprintf(`id %s= %q`, not, g.pick(genIDs))
 	case 1:
@@ -521,8 +590,12 @@ func (g gen) cond() string {
 		return fmt.Sprintf(`name : %q`, g.pick([]string{"a", "b", "l"}))
 	case 7:
 		return fmt.Sprintf(`createdAt > "%dd"`, g.r.IntN(30))
-	default:
+	case 8:
 		return fmt.Sprintf(`tags %sEXISTS`, not)
+	case 9:
+		return fmt.Sprintf(`name HAS %q`, g.pick([]string{"a", "AB", "jpg", "logo", "b.j"}))
+	default:
+		return fmt.Sprintf(`tags HAS %q`, g.pick([]string{"t", "AI", "t1"}))
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -160,5 +162,85 @@ func TestNewHandlerRejectsDuplicateIDs(t *testing.T) {
 	files[1].FileID = files[0].FileID
 	assert.PanicsWithValue(t, `imagekittest: fileId "f1" appears more than once: file ids must be unique`, func() {
 		imagekittest.NewHandler(files)
+	})
+}
+
+func TestListenAndWait(t *testing.T) {
+	data := writeLibrary(t, library())
+	lib, err := imagekittest.OpenLibrary(context.Background(), data)
+	require.NoError(t, err)
+	var cfg imagekittest.Config
+	require.NoError(t, cfg.Set("private-key", "key"))
+	srv, err := imagekittest.Listen("127.0.0.1:0", imagekittest.NewLibraryHandler(lib, cfg.Options()...))
+	require.NoError(t, err)
+	assert.Regexp(t, `^http://127\.0\.0\.1:\d+$`, srv.URL)
+
+	req, err := http.NewRequest("POST", srv.URL+"/v1/files/removeTags", strings.NewReader(`{"fileIds":["f1"],"tags":["hero"]}`))
+	require.NoError(t, err)
+	req.SetBasicAuth("key", "")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	unauth, err := http.Get(srv.URL + "/v1/files")
+	require.NoError(t, err)
+	unauth.Body.Close()
+	assert.Equal(t, http.StatusUnauthorized, unauth.StatusCode)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Wait(ctx) }()
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Wait did not return after its context ended")
+	}
+	_, err = http.Get(srv.URL + "/v1/files")
+	assert.Error(t, err, "the server no longer listens")
+
+	assert.True(t, lib.Changed(), "the handler changed the library it serves")
+	var out strings.Builder
+	_, err = lib.WriteTo(&out)
+	require.NoError(t, err)
+	saved := filepath.Join(t.TempDir(), "saved.json")
+	require.NoError(t, os.WriteFile(saved, []byte(out.String()), 0o644))
+	files, err := imagekittest.LoadLibrary(saved)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"sale2019"}, byID(files)["f1"].Tags, "the written library holds the change")
+}
+
+func TestWaitReleasesHeldRequests(t *testing.T) {
+	srv, err := imagekittest.Listen("127.0.0.1:0", imagekittest.NewHandler(library(), imagekittest.WithHangRate(1)))
+	require.NoError(t, err)
+	answered := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(srv.URL + "/v1/files")
+		if err == nil {
+			resp.Body.Close()
+		}
+		answered <- err
+	}()
+	require.Eventually(t, func() bool { return srv.Handler().Stats().Faults == 1 }, 5*time.Second, time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.NoError(t, srv.Wait(ctx))
+	assert.Error(t, <-answered, "the held request ends without an answer")
+}
+
+func TestListenErrors(t *testing.T) {
+	t.Run("BadAddr", func(t *testing.T) {
+		_, err := imagekittest.Listen("127.0.0.1:notaport", imagekittest.NewHandler(nil))
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "127.0.0.1:notaport")
+	})
+	t.Run("AddrInUse", func(t *testing.T) {
+		srv := imagekittest.NewServer(nil)
+		defer srv.Close()
+		_, err := imagekittest.Listen(strings.TrimPrefix(srv.URL, "http://"), imagekittest.NewHandler(nil))
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), strings.TrimPrefix(srv.URL, "http://"))
 	})
 }

@@ -3,589 +3,296 @@ package imagekittest
 import (
 	"cmp"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 )
 
-// entry is one file of the store. The File is replaced, never edited in
-// place, so a copy taken under the read lock stays consistent after it.
-type entry struct {
-	f       File
-	seq     uint64 // library order
-	folder  *folderNode
-	deleted bool
-}
-
 // folderNode is one folder of the library, derived from file paths.
 type folderNode struct {
 	path     string // "/a/b/"; "/" for the root
+	name     string // "b"; "" for the root
 	parent   *folderNode
 	children map[string]*folderNode
-	files    map[*entry]struct{}
-	count    int       // files in this folder and below
+	files    []*entry  // live files directly in it, in created order
+	count    int       // live files in it and below
 	created  time.Time // earliest createdAt of a file that was ever below it
 	updated  time.Time // latest updatedAt of a file that was ever below it
+	id       string    // its folderId
+	ent      entry     // the folder as an object a searchQuery can match
 }
 
-// store is the indexed in-memory library behind a Handler.
+// widen makes the folder's dates cover a file created and updated at
+// those times. The caller holds the store's lock for writing.
+func (n *folderNode) widen(created, updated time.Time) {
+	if n.created.IsZero() || created.Before(n.created) {
+		n.created = created
+		n.ent.created, n.ent.createdN = created.Unix(), int32(created.Nanosecond())
+	}
+	if updated.After(n.updated) {
+		n.updated = updated
+		n.ent.updated, n.ent.updatedN = updated.Unix(), int32(updated.Nanosecond())
+	}
+}
+
+// postings are the entries carrying one tag (in tags or AITag names), in
+// created order. A tag removed from a file leaves the file in the list as
+// a stale member until the list is compacted: searches check every
+// candidate, so a superset is safe.
+type postings struct {
+	list  []*entry
+	stale int
+}
+
+// store is the indexed in-memory library behind a Library.
 type store struct {
 	mu       sync.RWMutex
+	dec      *decoder
 	byID     map[string]*entry
-	byTag    map[string]map[*entry]struct{} // tags and AITags names
+	tags     map[string]*postings
 	root     *folderNode
 	folders  map[string]*folderNode
-	created  []*entry // live entries by (createdAt, seq): the default order
-	version  uint64   // bumped by every mutation that can reorder ASC_UPDATED
-	versions int      // live entries of type file-version
+	created  []*entry // live entries in created order: the default order
+	nextSeq  uint32
+	versions int    // live entries of type file-version
+	version  uint64 // bumped by every change
+	grown    uint64 // bumped by every added entry
+	changed  bool   // whether anything changed since the library was loaded
 
 	cacheMu sync.Mutex
-	cache   map[string]cachedOrder // by sort field, ascending
+	orders  map[string]cachedOrder // sorted lists, by key
+	cursors cursorCache
 }
 
 type cachedOrder struct {
-	version uint64
-	order   []*entry
+	stamp uint64 // the version or grown count it was built at
+	order []*entry
 }
 
-func newStore(files []File) (*store, error) {
+// newStore returns an empty store that expects about files files.
+func newStore(files int) *store {
 	s := &store{
-		byID:    make(map[string]*entry, len(files)),
-		byTag:   make(map[string]map[*entry]struct{}),
+		dec:     newDecoder(),
+		byID:    make(map[string]*entry, files),
+		created: make([]*entry, 0, files),
+		tags:    make(map[string]*postings),
 		folders: make(map[string]*folderNode),
-		created: make([]*entry, 0, len(files)),
-		cache:   make(map[string]cachedOrder),
+		orders:  make(map[string]cachedOrder),
 	}
-	s.root = &folderNode{path: "/", children: map[string]*folderNode{}, files: map[*entry]struct{}{}}
+	s.root = &folderNode{path: "/", children: map[string]*folderNode{}}
 	s.folders["/"] = s.root
-	for i := range files {
-		f := normalize(files[i])
-		if f.FileID == "" {
-			return nil, fmt.Errorf("file %d (%q) has an empty fileId: give every file a unique id", i, f.FilePath)
-		}
-		if _, dup := s.byID[f.FileID]; dup {
-			return nil, fmt.Errorf("fileId %q appears more than once: file ids must be unique", f.FileID)
-		}
-		e := &entry{f: f, seq: uint64(i)}
-		s.byID[f.FileID] = e
-		for _, t := range indexTags(&e.f) {
-			s.tagSet(t)[e] = struct{}{}
-		}
-		s.addToFolder(e)
-		s.created = append(s.created, e)
-		if f.Type == "file-version" {
-			s.versions++
-		}
-	}
-	slices.SortFunc(s.created, compareCreated)
-	return s, nil
+	return s
 }
 
-// normalize makes empty tag lists null, as the API serves them.
-func normalize(f File) File {
-	if len(f.Tags) == 0 {
-		f.Tags = nil
-	}
-	if len(f.AITags) == 0 {
-		f.AITags = nil
-	}
-	if f.Type == "" {
-		f.Type = "file"
-	}
-	return f
-}
-
-// clone returns a copy of f that shares no slice or map with it.
-func clone(f File) File {
-	f.Tags = slices.Clone(f.Tags)
-	f.AITags = slices.Clone(f.AITags)
-	if f.CustomMetadata != nil {
-		f.CustomMetadata = maps.Clone(f.CustomMetadata)
-	}
-	if f.CustomCoordinates != nil {
-		c := *f.CustomCoordinates
-		f.CustomCoordinates = &c
-	}
-	return f
-}
-
-// indexTags returns the distinct names under which f is found by `tags IN`.
-func indexTags(f *File) []string {
-	names := make([]string, 0, len(f.Tags)+len(f.AITags))
-	names = append(names, f.Tags...)
-	for _, t := range f.AITags {
-		names = append(names, t.Name)
-	}
-	slices.Sort(names)
-	return slices.Compact(names)
-}
-
-// HasTag reports whether t is one of the file's tags or AITags names, which
-// is what a `tags IN [...]` search matches.
-func (f *File) HasTag(t string) bool {
-	if slices.Contains(f.Tags, t) {
-		return true
-	}
-	for _, a := range f.AITags {
-		if a.Name == t {
-			return true
-		}
-	}
-	return false
-}
-
-func (s *store) tagSet(t string) map[*entry]struct{} {
-	set := s.byTag[t]
-	if set == nil {
-		set = make(map[*entry]struct{})
-		s.byTag[t] = set
-	}
-	return set
-}
-
-func (s *store) folderNode(path string) *folderNode {
-	if n := s.folders[path]; n != nil {
-		return n
-	}
-	parentPath := path[:strings.LastIndexByte(path[:len(path)-1], '/')+1]
-	parent := s.folderNode(parentPath)
-	n := &folderNode{path: path, parent: parent, children: map[string]*folderNode{}, files: map[*entry]struct{}{}}
-	parent.children[path] = n
-	s.folders[path] = n
-	return n
-}
-
-func (s *store) addToFolder(e *entry) {
-	n := s.folderNode(e.f.Folder())
-	e.folder = n
-	n.files[e] = struct{}{}
-	for p := n; p != nil; p = p.parent {
-		p.count++
-		if p.created.IsZero() || e.f.CreatedAt.Before(p.created) {
-			p.created = e.f.CreatedAt
-		}
-		if e.f.UpdatedAt.After(p.updated) {
-			p.updated = e.f.UpdatedAt
-		}
-	}
-}
-
+// compareCreated orders entries by createdAt, then by library order.
 func compareCreated(a, b *entry) int {
-	if c := a.f.CreatedAt.Compare(b.f.CreatedAt); c != 0 {
+	if c := cmp.Compare(a.created, b.created); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.createdN, b.createdN); c != 0 {
 		return c
 	}
 	return cmp.Compare(a.seq, b.seq)
 }
 
-// sortSpec is one value of the sort parameter.
-type sortSpec struct {
-	field string // CREATED, NAME, UPDATED, SIZE, WIDTH, HEIGHT
-	desc  bool
-}
-
-var sortFields = map[string]func(a, b *entry) int{
-	"CREATED": compareCreated,
-	"NAME":    func(a, b *entry) int { return cmp.Compare(a.f.Name, b.f.Name) },
-	"UPDATED": func(a, b *entry) int { return a.f.UpdatedAt.Compare(b.f.UpdatedAt) },
-	"SIZE":    func(a, b *entry) int { return cmp.Compare(a.f.Size, b.f.Size) },
-	"WIDTH":   func(a, b *entry) int { return cmp.Compare(a.f.Width, b.f.Width) },
-	"HEIGHT":  func(a, b *entry) int { return cmp.Compare(a.f.Height, b.f.Height) },
-}
-
-// parseSort reads the sort parameter; "" is ASC_CREATED.
-func parseSort(v string) (sortSpec, error) {
-	if v == "" {
-		return sortSpec{field: "CREATED"}, nil
+// addLoaded registers an entry of the library being loaded; finishLoad
+// indexes them all. When the id is taken it returns the entry that holds
+// it and adds nothing.
+func (s *store) addLoaded(e *entry) *entry {
+	if prev := s.byID[e.id]; prev != nil {
+		return prev
 	}
-	dir, field, ok := strings.Cut(v, "_")
-	if ok && (dir == "ASC" || dir == "DESC") {
-		if _, known := sortFields[field]; known {
-			return sortSpec{field: field, desc: dir == "DESC"}, nil
+	s.byID[e.id] = e
+	s.created = append(s.created, e)
+	if e.seq >= s.nextSeq {
+		s.nextSeq = e.seq + 1
+	}
+	return nil
+}
+
+// finishLoad sorts the loaded entries and builds the indexes, each list in
+// created order. Every list is made at its final size: appending would
+// leave up to half of each unused.
+func (s *store) finishLoad() {
+	slices.SortFunc(s.created, compareCreated)
+	files := make(map[*folderNode]int)
+	tags := make(map[string]int)
+	for _, e := range s.created {
+		e.folder = s.folderNode(e.dir())
+		files[e.folder]++
+		for i, t := range e.tags {
+			if !slices.Contains(e.tags[:i], t) {
+				tags[t]++
+			}
 		}
 	}
-	return sortSpec{}, fmt.Errorf("sort %q is not supported: use ASC_ or DESC_ with CREATED, NAME, UPDATED, SIZE, WIDTH or HEIGHT", v)
+	for n, c := range files {
+		n.files = make([]*entry, 0, c)
+	}
+	for t, c := range tags {
+		s.tags[t] = &postings{list: make([]*entry, 0, c)}
+	}
+	for _, e := range s.created {
+		s.index(e, true)
+	}
 }
 
-// compare orders two entries by the sort, ties broken by created order, so
-// that a DESC sort is exactly the reverse of its ASC sort.
-func (sp sortSpec) compare(a, b *entry) int {
-	c := sortFields[sp.field](a, b)
-	if c == 0 {
-		c = compareCreated(a, b)
+// index adds a live entry to the folder and tag indexes. appendOnly says the
+// entry comes after every indexed one in created order.
+func (s *store) index(e *entry, appendOnly bool) {
+	n := s.folderNode(e.dir())
+	e.folder = n
+	n.files = insertOrdered(n.files, e, appendOnly)
+	created, updated := e.createdAt(), e.updatedAt()
+	for p := n; p != nil; p = p.parent {
+		p.count++
+		p.widen(created, updated)
 	}
-	if sp.desc {
-		return -c
+	for i, t := range e.tags {
+		if slices.Contains(e.tags[:i], t) {
+			continue
+		}
+		s.addPosting(t, e, appendOnly)
 	}
-	return c
+	if e.objType() == "file-version" {
+		s.versions++
+	}
 }
 
-// ascending returns every entry in the ascending order of field; entries
-// of other fields than CREATED may be deleted and must be skipped. The
-// caller holds s.mu for reading.
+// insertOrdered inserts e into list, kept in created order.
+func insertOrdered(list []*entry, e *entry, appendOnly bool) []*entry {
+	if appendOnly || len(list) == 0 || compareCreated(list[len(list)-1], e) < 0 {
+		return append(list, e)
+	}
+	i, _ := slices.BinarySearchFunc(list, e, compareCreated)
+	return slices.Insert(list, i, e)
+}
+
+func (s *store) addPosting(t string, e *entry, appendOnly bool) {
+	p := s.tags[t]
+	if p == nil {
+		p = &postings{}
+		s.tags[t] = p
+	}
+	if !appendOnly && len(p.list) > 0 && compareCreated(p.list[len(p.list)-1], e) >= 0 {
+		i, found := slices.BinarySearchFunc(p.list, e, compareCreated)
+		if found {
+			p.stale-- // it was removed and is back
+			return
+		}
+		p.list = slices.Insert(p.list, i, e)
+		return
+	}
+	p.list = append(p.list, e)
+}
+
+// dropPosting marks e, which no longer carries t, as stale in t's list, and
+// compacts the list when half of it is stale.
+func (s *store) dropPosting(t string, e *entry) {
+	p := s.tags[t]
+	if p == nil {
+		return
+	}
+	p.stale++
+	if p.stale*2 <= len(p.list) {
+		return
+	}
+	p.list = slices.DeleteFunc(p.list, func(x *entry) bool {
+		return x.has(flagDeleted) || !slices.Contains(x.tags, t)
+	})
+	p.stale = 0
+	if len(p.list) == 0 {
+		delete(s.tags, t)
+	}
+}
+
+// tagCount is the number of live entries carrying t, stale members included.
+func (s *store) tagCount(t string) int {
+	if p := s.tags[t]; p != nil {
+		return len(p.list) - p.stale
+	}
+	return 0
+}
+
+// folderNode returns the node of a folder path ending with "/", creating it
+// and its parents.
+func (s *store) folderNode(path string) *folderNode {
+	if n := s.folders[path]; n != nil {
+		return n
+	}
+	trimmed := path[:len(path)-1]
+	cut := strings.LastIndexByte(trimmed, '/')
+	parent := s.folderNode(path[:cut+1])
+	n := &folderNode{path: s.dec.internString(path), name: trimmed[cut+1:], parent: parent, children: map[string]*folderNode{}, id: folderID(path)}
+	n.ent = entry{id: n.id, name: n.name, path: trimmed, folder: parent, kind: folderKind}
+	parent.children[n.path] = n
+	s.folders[n.path] = n
+	return n
+}
+
+// all returns every entry ever added, in library order, deleted ones
+// included. The caller holds s.mu.
+func (s *store) all(visit func(e *entry) bool) {
+	for _, chunk := range s.dec.ents.chunks {
+		for i := range chunk {
+			if chunk[i].raw == nil {
+				continue // a slot whose object was refused
+			}
+			if !visit(&chunk[i]) {
+				return
+			}
+		}
+	}
+}
+
+// ascending returns every live entry in the ascending order of field, from
+// a cache. Deleted entries may remain in it and must be skipped. The caller
+// holds s.mu for reading.
 func (s *store) ascending(field string) []*entry {
 	if field == "CREATED" {
 		return s.created
 	}
-	s.cacheMu.Lock()
-	defer s.cacheMu.Unlock()
-	c, ok := s.cache[field]
-	if ok && (field != "UPDATED" || c.version == s.version) {
-		return c.order
+	stamp := s.grown
+	if field == "UPDATED" {
+		stamp = s.version
 	}
-	order := slices.Clone(s.created)
-	asc := sortSpec{field: field}
-	slices.SortFunc(order, asc.compare)
-	s.cache[field] = cachedOrder{version: s.version, order: order}
-	return order
-}
-
-// listFilter is what GET /v1/files asks for, apart from paging.
-type listFilter struct {
-	query    *Query
-	folder   string // the path parameter: exactly this folder, when set
-	fileType string // "", "all", "image" or "non-image"
-	typ      string // file type wanted when there is no query: "file" or "file-version"
-}
-
-// everyFile reports whether every live file of type "file" matches.
-func (lf *listFilter) everyFile() bool {
-	return lf.query == nil && lf.folder == "" && lf.typ == "file" && (lf.fileType == "" || lf.fileType == "all")
-}
-
-func (lf *listFilter) match(e *entry) bool {
-	f := &e.f
-	if lf.query == nil && f.Type != lf.typ {
-		return false
-	}
-	if lf.query != nil && f.Type == "file-version" {
-		// Versions are only listed with type=file-version and no query.
-		return false
-	}
-	if lf.folder != "" && e.folder.path != lf.folder {
-		return false
-	}
-	switch lf.fileType {
-	case "image", "non-image":
-		if f.FileType != lf.fileType {
-			return false
-		}
-	}
-	return lf.query == nil || lf.query.Match(f)
-}
-
-// candidates returns the smallest indexed set that holds every match, as
-// lists sorted by created order whose union is that set, or false when no
-// index narrows the search. The lists may hold deleted entries and entries
-// that no longer match: the caller filters them. The caller holds s.mu.
-func (s *store) candidates(lf *listFilter) ([][]*entry, bool) {
-	type source struct {
-		size  int
-		lists func() [][]*entry
-	}
-	var sources []source
-	if lf.folder != "" {
-		n := s.folders[lf.folder]
-		if n == nil {
-			return nil, true
-		}
-		sources = append(sources, source{len(n.files), func() [][]*entry { return [][]*entry{s.folderOrder(n, false)} }})
-	}
-	if lf.query != nil {
-		h := lf.query.Hints()
-		if h.ByID {
-			ids := h.IDs
-			sources = append(sources, source{len(ids), func() [][]*entry {
-				var out []*entry
-				for _, id := range ids {
-					if e := s.byID[id]; e != nil && !slices.Contains(out, e) {
-						out = append(out, e)
-					}
-				}
-				slices.SortFunc(out, compareCreated)
-				return [][]*entry{out}
-			}})
-		}
-		if h.ByTag {
-			size := 0
-			for _, t := range h.Tags {
-				size += len(s.byTag[t])
-			}
-			tags := h.Tags
-			sources = append(sources, source{size, func() [][]*entry {
-				lists := make([][]*entry, 0, len(tags))
-				for _, t := range tags {
-					if len(s.byTag[t]) > 0 {
-						lists = append(lists, s.tagOrder(t))
-					}
-				}
-				return lists
-			}})
-		}
-		if h.ByFolder {
-			path := h.Folder
-			if !strings.HasSuffix(path, "/") {
-				path += "/"
-			}
-			n := s.folders[path]
-			if n == nil {
-				return nil, true
-			}
-			size := len(n.files)
-			if h.Subtree {
-				size = n.count
-			}
-			sources = append(sources, source{size, func() [][]*entry { return [][]*entry{s.folderOrder(n, h.Subtree)} }})
-		}
-	}
-	if len(sources) == 0 {
-		return nil, false
-	}
-	best := slices.MinFunc(sources, func(a, b source) int { return cmp.Compare(a.size, b.size) })
-	// A set that holds most of the library is cheaper to walk in order.
-	if best.size*2 > len(s.created) && best.size > 4096 {
-		return nil, false
-	}
-	return best.lists(), true
-}
-
-// tagOrder returns the files carrying tag t (in tags or AITags names) in
-// created order, from a cache. Removing a tag leaves the cached list a
-// superset, which is fine for candidates; adding one drops it (dropOrder).
-func (s *store) tagOrder(t string) []*entry {
-	return s.cachedOrder("tag:"+t, func() []*entry { return slices.Collect(maps.Keys(s.byTag[t])) })
-}
-
-// folderOrder returns the files in folder n, or under it, in created order,
-// from a cache. Folders only lose files, so a cached list stays a superset.
-func (s *store) folderOrder(n *folderNode, subtree bool) []*entry {
-	if !subtree {
-		return s.cachedOrder("folder:"+n.path, func() []*entry { return slices.Collect(maps.Keys(n.files)) })
-	}
-	return s.cachedOrder("subtree:"+n.path, func() []*entry { return n.subtree(make([]*entry, 0, n.count)) })
-}
-
-// cachedOrder returns the cached list under key, building it with collect
-// and sorting it by created order when absent. The caller holds s.mu.
-func (s *store) cachedOrder(key string, collect func() []*entry) []*entry {
-	s.cacheMu.Lock()
-	defer s.cacheMu.Unlock()
-	if c, ok := s.cache[key]; ok {
-		return c.order
-	}
-	order := collect()
-	slices.SortFunc(order, compareCreated)
-	s.cache[key] = cachedOrder{order: order}
-	return order
-}
-
-// dropOrder forgets the cached list under key. The caller holds s.mu for
-// writing.
-func (s *store) dropOrder(key string) {
-	s.cacheMu.Lock()
-	delete(s.cache, key)
-	s.cacheMu.Unlock()
-}
-
-func (n *folderNode) subtree(out []*entry) []*entry {
-	for e := range n.files {
-		out = append(out, e)
-	}
-	for _, c := range n.children {
-		out = c.subtree(out)
-	}
-	return out
-}
-
-// walk calls visit for each distinct entry of the lists, each sorted by
-// created order, in created order (or its reverse), until visit returns false.
-func walk(lists [][]*entry, desc bool, visit func(*entry) bool) {
-	if len(lists) == 1 {
-		l := lists[0]
-		if desc {
-			for i := len(l) - 1; i >= 0 && visit(l[i]); i-- {
-			}
-		} else {
-			for i := 0; i < len(l) && visit(l[i]); i++ {
-			}
-		}
-		return
-	}
-	pos := make([]int, len(lists))
-	if desc {
-		for i, l := range lists {
-			pos[i] = len(l) - 1
-		}
-	}
-	var last *entry
-	for {
-		best := -1
-		for i, l := range lists {
-			if pos[i] < 0 || pos[i] >= len(l) {
-				continue
-			}
-			if best < 0 {
-				best = i
-				continue
-			}
-			c := compareCreated(l[pos[i]], lists[best][pos[best]])
-			if (c < 0) != desc && c != 0 {
-				best = i
-			}
-		}
-		if best < 0 {
-			return
-		}
-		e := lists[best][pos[best]]
-		if desc {
-			pos[best]--
-		} else {
-			pos[best]++
-		}
-		if e == last {
-			continue
-		}
-		last = e
-		if !visit(e) {
-			return
-		}
-	}
-}
-
-// listFiles returns the page [skip, skip+limit) of the files that match lf
-// in the order sp.
-func (s *store) listFiles(lf *listFilter, sp sortSpec, skip, limit int) []File {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var page []*entry
-	skipped := 0
-	visit := func(e *entry) bool {
-		if e.deleted || !lf.match(e) {
-			return true
-		}
-		if skipped < skip {
-			skipped++
-			return true
-		}
-		page = append(page, e)
-		return len(page) < limit
-	}
-	lists, narrowed := s.candidates(lf)
-	switch {
-	case narrowed && sp.field == "CREATED":
-		walk(lists, sp.desc, visit)
-	case narrowed:
-		var matches []*entry
-		walk(lists, false, func(e *entry) bool {
-			if !e.deleted && lf.match(e) {
-				matches = append(matches, e)
-			}
-			return true
-		})
-		slices.SortFunc(matches, sp.compare)
-		from := min(skip, len(matches))
-		page = matches[from:min(len(matches), skip+limit)]
-	case sp.field == "CREATED" && lf.everyFile() && s.versions == 0:
-		// Every live entry matches: page by index.
-		n := len(s.created)
-		from, to := min(skip, n), min(skip+limit, n)
-		if sp.desc {
-			for i := n - 1 - from; i >= n-to; i-- {
-				page = append(page, s.created[i])
-			}
-		} else {
-			page = s.created[from:to]
-		}
-	default:
-		walk([][]*entry{s.ascending(sp.field)}, sp.desc, visit)
-	}
-	out := make([]File, len(page))
-	for i, e := range page {
-		out[i] = e.f
-	}
-	return out
-}
-
-// folderObject is a folder as GET /v1/files serves it with type=folder or all.
-type folderObject struct {
-	Type           string         `json:"type"`
-	FolderID       string         `json:"folderId"`
-	Name           string         `json:"name"`
-	FolderPath     string         `json:"folderPath"`
-	CustomMetadata map[string]any `json:"customMetadata"`
-	CreatedAt      time.Time      `json:"createdAt"`
-	UpdatedAt      time.Time      `json:"updatedAt"`
-}
-
-// listFolders returns the folders that hold files: the direct subfolders of
-// parent when it is set, else every folder, sorted by path (or by name when
-// sp sorts by name).
-func (s *store) listFolders(parent string, sp sortSpec) []folderObject {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var nodes []*folderNode
-	if parent != "" {
-		if n := s.folders[parent]; n != nil {
-			for _, c := range n.children {
-				if c.count > 0 {
-					nodes = append(nodes, c)
-				}
-			}
-		}
-	} else {
-		for _, n := range s.folders {
-			if n != s.root && n.count > 0 {
-				nodes = append(nodes, n)
-			}
-		}
-	}
-	out := make([]folderObject, len(nodes))
-	for i, n := range nodes {
-		trimmed := strings.TrimSuffix(n.path, "/")
-		out[i] = folderObject{
-			Type:           "folder",
-			FolderID:       folderID(n.path),
-			Name:           trimmed[strings.LastIndexByte(trimmed, '/')+1:],
-			FolderPath:     trimmed,
-			CustomMetadata: map[string]any{},
-			CreatedAt:      n.created,
-			UpdatedAt:      n.updated,
-		}
-	}
-	slices.SortFunc(out, func(a, b folderObject) int {
-		c := cmp.Compare(a.FolderPath, b.FolderPath)
-		if sp.field == "NAME" {
-			c = cmp.Or(cmp.Compare(a.Name, b.Name), c)
-		}
-		if sp.desc {
-			return -c
-		}
-		return c
+	return s.cachedOrder("sort:"+field, stamp, func() []*entry {
+		order := slices.Clone(s.created)
+		slices.SortStableFunc(order, sortSpec{field: field}.compare)
+		return order
 	})
-	return out
 }
 
-// folderID derives a stable 24-hex-digit id from a folder path (FNV-1a).
-func folderID(path string) string {
-	var h1, h2 uint64 = 14695981039346656037, 1099511628211
-	for i := 0; i < len(path); i++ {
-		h1 ^= uint64(path[i])
-		h1 *= 1099511628211
-		h2 = h2*31 + uint64(path[i])
+// subtree returns the live files in folder n and below, in created order,
+// from a cache. Folders only lose files between two additions, so a cached
+// list is a superset of the live files.
+func (s *store) subtree(n *folderNode) []*entry {
+	if n == s.root {
+		return s.created
 	}
-	return fmt.Sprintf("%016x%08x", h1, uint32(h2))
+	return s.cachedOrder("subtree:"+n.path, s.grown, func() []*entry {
+		out := make([]*entry, 0, n.count)
+		for _, e := range s.created {
+			if strings.HasPrefix(e.folder.path, n.path) {
+				out = append(out, e)
+			}
+		}
+		return out
+	})
 }
 
-// get returns a copy of the file with that id.
-func (s *store) get(id string) (File, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	e := s.byID[id]
-	if e == nil {
-		return File{}, false
+// cachedOrder returns the list cached under key when it was built at stamp,
+// else builds it with build. The caller holds s.mu.
+func (s *store) cachedOrder(key string, stamp uint64, build func() []*entry) []*entry {
+	s.cacheMu.Lock()
+	defer s.cacheMu.Unlock()
+	if c, ok := s.orders[key]; ok && c.stamp == stamp {
+		return c.order
 	}
-	return e.f, true
+	order := build()
+	s.orders[key] = cachedOrder{stamp: stamp, order: order}
+	return order
 }
 
 // missing returns the ids that are not in the store, each once, in order.
@@ -600,7 +307,16 @@ func (s *store) missing(ids []string) []string {
 	return out
 }
 
-// tagUpdate is the result of a removeTags or addTags call that found every file.
+// tagOp is what a tag call does.
+type tagOp int
+
+const (
+	opRemoveTags tagOp = iota
+	opAddTags
+	opRemoveAITags
+)
+
+// tagUpdate is the result of a tag call that found every file.
 type tagUpdate struct {
 	Updated []string    // successfullyUpdatedFileIds
 	Failed  []fileError // left unchanged
@@ -611,10 +327,12 @@ type fileError struct {
 	Error  string `json:"error"`
 }
 
-// updateTags removes (or adds) tags on the files ids, except those for which
+// updateTags applies a tag call to the files ids, except those for which
 // fail reports an error message. It changes nothing and returns the missing
-// ids when any id is unknown. The whole call is atomic.
-func (s *store) updateTags(ids, tags []string, add bool, now time.Time, fail func(id string) string) (tagUpdate, []string) {
+// ids when any id is unknown. The whole call is atomic. A file whose tags
+// change gets updatedAt now; a call that changes nothing for a file leaves
+// it as it was.
+func (s *store) updateTags(op tagOp, ids, tags []string, now time.Time, fail func(id string) string) (tagUpdate, []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if miss := s.missing(ids); len(miss) > 0 {
@@ -632,52 +350,84 @@ func (s *store) updateTags(ids, tags []string, add bool, now time.Time, fail fun
 			continue
 		}
 		res.Updated = append(res.Updated, id)
-		e := s.byID[id]
-		var next []string
-		if add {
-			next = slices.Clone(e.f.Tags)
-			for _, t := range tags {
-				if !slices.Contains(next, t) {
-					next = append(next, t)
-				}
-			}
-		} else {
-			next = slices.DeleteFunc(slices.Clone(e.f.Tags), func(t string) bool { return slices.Contains(tags, t) })
-		}
-		if slices.Equal(next, e.f.Tags) {
-			continue
-		}
-		before := indexTags(&e.f)
-		f := e.f
-		f.Tags = next
-		f.UpdatedAt = now
-		e.f = normalize(f)
-		after := indexTags(&e.f)
-		for _, t := range before {
-			if _, ok := slices.BinarySearch(after, t); !ok {
-				delete(s.byTag[t], e)
-				if len(s.byTag[t]) == 0 {
-					delete(s.byTag, t)
-				}
-			}
-		}
-		for _, t := range after {
-			if _, ok := slices.BinarySearch(before, t); !ok {
-				s.dropOrder("tag:" + t)
-			}
-			s.tagSet(t)[e] = struct{}{}
-		}
-		for p := e.folder; p != nil; p = p.parent {
-			if now.After(p.updated) {
-				p.updated = now
-			}
-		}
-		s.version++
+		s.editTags(s.byID[id], op, tags, now)
 	}
 	return res, nil
 }
 
-// remove deletes the file with that id and reports whether it existed.
+// editTags rewrites e's tags or AITags in its JSON, and its updatedAt,
+// when the call changes them. The caller holds s.mu for writing.
+func (s *store) editTags(e *entry, op tagOp, tags []string, now time.Time) {
+	var raw []byte
+	var changed bool
+	switch op {
+	case opRemoveTags:
+		raw, changed = editList(e.raw, "tags", func(el []byte) bool {
+			t, _ := unquote(el)
+			return !slices.Contains(tags, t)
+		}, nil)
+	case opAddTags:
+		var add []string
+		for _, t := range tags {
+			if !slices.Contains(e.fileTags(), t) && !slices.Contains(add, t) {
+				add = append(add, t)
+			}
+		}
+		raw, changed = editList(e.raw, "tags", nil, add)
+	case opRemoveAITags:
+		raw, changed = editList(e.raw, "AITags", func(el []byte) bool {
+			m, ok := findMember(el, "name")
+			if !ok {
+				return true
+			}
+			name, _ := unquote(el[m.from:m.to])
+			return !slices.Contains(tags, name)
+		}, nil)
+	}
+	if !changed {
+		return
+	}
+	raw = setMember(raw, "updatedAt", appendQuote(nil, formatTime(now)))
+	before := e.tags
+	var fs objFields
+	if _, err := scanFields(raw, &fs); err != nil {
+		panic("imagekittest: an edited object is not valid JSON: " + err.Error())
+	}
+	e.flags &^= flagNoTags | flagNoAITags
+	if err := s.dec.tagList(raw, &fs, e); err != nil {
+		panic("imagekittest: an edited object has bad tags: " + err.Error())
+	}
+	e.raw = raw
+	at := now.UTC().Truncate(time.Millisecond)
+	e.updated, e.updatedN = at.Unix(), int32(at.Nanosecond())
+	for _, t := range before {
+		if !slices.Contains(e.tags, t) {
+			s.dropPosting(t, e)
+		}
+	}
+	for i, t := range e.tags {
+		if !slices.Contains(before, t) && !slices.Contains(e.tags[:i], t) {
+			s.addPosting(t, e, false)
+		}
+	}
+	for p := e.folder; p != nil; p = p.parent {
+		p.widen(p.created, at)
+	}
+	s.touch()
+}
+
+// formatTime formats a time as the API does: UTC, to the millisecond.
+func formatTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+}
+
+// touch records a change. The caller holds s.mu for writing.
+func (s *store) touch() {
+	s.version++
+	s.changed = true
+}
+
+// remove deletes the entry with that id and reports whether it existed.
 func (s *store) remove(id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -685,37 +435,101 @@ func (s *store) remove(id string) bool {
 	if e == nil {
 		return false
 	}
-	delete(s.byID, id)
-	for _, t := range indexTags(&e.f) {
-		delete(s.byTag[t], e)
-		if len(s.byTag[t]) == 0 {
-			delete(s.byTag, t)
-		}
-	}
-	delete(e.folder.files, e)
-	for p := e.folder; p != nil; p = p.parent {
-		p.count--
+	s.unindex(e)
+	s.touch()
+	return true
+}
+
+// unindex takes a live entry out of the library. The caller holds s.mu for
+// writing.
+func (s *store) unindex(e *entry) {
+	s.mark(e)
+	if i, ok := slices.BinarySearchFunc(e.folder.files, e, compareCreated); ok {
+		e.folder.files = slices.Delete(e.folder.files, i, i+1)
 	}
 	if i, ok := slices.BinarySearchFunc(s.created, e, compareCreated); ok {
 		s.created = slices.Delete(s.created, i, i+1)
 	}
-	e.deleted = true
-	if e.f.Type == "file-version" {
-		s.versions--
-	}
-	s.version++
-	return true
 }
 
-// files returns a deep copy of every file in library order.
-func (s *store) files() []File {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	entries := slices.Clone(s.created)
-	slices.SortFunc(entries, func(a, b *entry) int { return cmp.Compare(a.seq, b.seq) })
-	out := make([]File, len(entries))
-	for i, e := range entries {
-		out[i] = clone(e.f)
+// mark flags a live entry deleted and takes it out of every index but the
+// ordered lists of its folder and of the library. The caller holds s.mu for
+// writing.
+func (s *store) mark(e *entry) {
+	delete(s.byID, e.id)
+	e.flags |= flagDeleted
+	for i, t := range e.tags {
+		if !slices.Contains(e.tags[:i], t) {
+			s.dropPosting(t, e)
+		}
 	}
-	return out
+	for p := e.folder; p != nil; p = p.parent {
+		p.count--
+	}
+	if e.objType() == "file-version" {
+		s.versions--
+	}
+}
+
+// add puts a new object into the library: it is checked like a loaded one.
+// The caller holds s.mu for writing.
+func (s *store) add(obj []byte) (*entry, error) {
+	var fs objFields
+	if _, err := scanFields(obj, &fs); err != nil {
+		return nil, err
+	}
+	e, err := s.dec.entry(obj, &fs, s.nextSeq, true)
+	if err != nil {
+		return nil, err
+	}
+	if _, dup := s.byID[e.id]; dup {
+		*e = entry{flags: flagDeleted}
+		return nil, fmt.Errorf("fileId %q is taken", e.id)
+	}
+	s.nextSeq++
+	s.byID[e.id] = e
+	s.created = insertOrdered(s.created, e, false)
+	s.index(e, false)
+	s.grown++
+	s.touch()
+	return e, nil
+}
+
+// byPath returns the live file at filePath, or nil.
+func (s *store) byPath(filePath string) *entry {
+	n := s.folders[folderOf(filePath)]
+	if n == nil {
+		return nil
+	}
+	for _, e := range n.files {
+		if e.path == filePath && e.objType() != "file-version" {
+			return e
+		}
+	}
+	return nil
+}
+
+// removeFolder deletes every file in folder path (ending with "/") and
+// below, and reports whether the folder held any.
+func (s *store) removeFolder(path string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.folders[path]
+	if n == nil || n.count == 0 || n == s.root {
+		return false
+	}
+	for _, e := range s.created {
+		if strings.HasPrefix(e.folder.path, path) {
+			s.mark(e)
+		}
+	}
+	gone := func(e *entry) bool { return e.has(flagDeleted) }
+	s.created = slices.DeleteFunc(s.created, gone)
+	for p, f := range s.folders {
+		if strings.HasPrefix(p, path) {
+			f.files = slices.DeleteFunc(f.files, gone)
+		}
+	}
+	s.touch()
+	return true
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tagprune/tagprune/api/imagekittest"
 )
 
 func TestLibraryIsUpToDate(t *testing.T) {
@@ -20,10 +22,10 @@ func TestLibraryIsUpToDate(t *testing.T) {
 func TestLibraryHoldsWhatTheExampleManifestNames(t *testing.T) {
 	out, err := generate()
 	require.NoError(t, err)
-	var files []file
+	var files []imagekittest.File
 	require.NoError(t, json.Unmarshal(out, &files))
 	assert.Len(t, files, 300)
-	byID := map[string]file{}
+	byID := map[string]imagekittest.File{}
 	for _, f := range files {
 		assert.Len(t, f.FileID, 24)
 		_, dup := byID[f.FileID]

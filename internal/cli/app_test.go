@@ -84,7 +84,7 @@ func TestRunRefusesBadFlagsBeforeReadingAnything(t *testing.T) {
 		{"UnknownReportType", []string{"plan", "-f", "m.yaml", "--report", "r.txt"}, "--report r.txt"},
 		{"ValidateGitHubOrText", []string{"validate", "-f", "m.yaml", "--format", "json"}, `--format "json": want text or github`},
 		{"ExportPathIsAFolder", []string{"export", "--out", "x.json", "--path", "products"}, `--path "products": a folder path starts with /`},
-		{"FaultRateIsAFraction", []string{"emulator", "--data", "x.json", "--fail-rate", "2"}, "--fail-rate 2: want a fraction between 0 and 1"},
+		{"FaultRateIsAFraction", []string{"emulator", "--data", "x.json", "--fail-rate", "2"}, `--fail-rate "2": want a fraction between 0 and 1`},
 		{"UnknownCommandSuggestsTheClosest", []string{"valdate"}, `did you mean "validate"?`},
 	}
 	for _, tt := range tests {

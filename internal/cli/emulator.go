@@ -9,32 +9,34 @@ import (
 	"github.com/tagprune/tagprune/api/imagekittest"
 )
 
-// Flags of tagprune emulator.
+// Flags of tagprune emulator that are the command's own; every other flag
+// is one of the emulator's settings (imagekittest.Settings), declared there.
 const (
-	flagData         = "data"
-	flagAddr         = "addr"
-	flagPrivateKey   = "private-key"
-	flagRateLimit    = "rate-limit"
-	flagLatency      = "latency"
-	flagFailRate     = "fail-rate"
-	flagPartialRate  = "partial-rate"
-	flagSeed         = "seed"
-	flagSave         = "save"
-	flagFailFile     = "fail-file"
-	flagDropRate     = "drop-rate"
-	flagHangRate     = "hang-rate"
-	flagSpikeRate    = "spike-rate"
-	flagSpikeLatency = "spike-latency"
+	flagData = "data"
+	flagAddr = "addr"
+	flagSave = "save"
 )
 
-// emulatorOptions are the flags of tagprune emulator: the emulator's own
-// configuration, and the logging flags.
+// emulatorOptions are the flags of tagprune emulator: the library file, the
+// address, whether to save, the emulator's own settings, and the logging
+// flags.
 type emulatorOptions struct {
 	Global globalOptions
+	Data   string
+	Addr   string
+	Save   bool
 	Config imagekittest.Config
 }
 
 func emulatorCommand(e *env) *urfave.Command {
+	flags := []urfave.Flag{
+		&urfave.StringFlag{Name: flagData, TakesFile: true, Usage: "library `FILE` (a JSON array of ImageKit file objects)"},
+		&urfave.StringFlag{Name: flagAddr, Value: imagekittest.DefaultAddr, Usage: "listen address; port 0 picks a free port"},
+		&urfave.BoolFlag{Name: flagSave, Usage: "write the library back to --data on shutdown"},
+	}
+	for _, s := range imagekittest.Settings() {
+		flags = append(flags, settingFlag(s))
+	}
 	return &urfave.Command{
 		Name:      "emulator",
 		Usage:     "serve a library file as a local ImageKit API (for tests, demos and trying manifests)",
@@ -47,22 +49,7 @@ Examples:
   tagprune emulator --data examples/library.json --addr 127.0.0.1:8080
   IMAGEKIT_API_URL=http://127.0.0.1:8080 IMAGEKIT_PRIVATE_KEY=any tagprune plan -f examples/manifest.yaml
   tagprune emulator --data lib.json --rate-limit 20 --latency 150ms --partial-rate 0.1 --seed 7`,
-		Flags: withGlobal(
-			&urfave.StringFlag{Name: flagData, TakesFile: true, Usage: "library `FILE` (a JSON array of ImageKit file objects)"},
-			&urfave.StringFlag{Name: flagAddr, Value: imagekittest.DefaultAddr, Usage: "listen address; port 0 picks a free port"},
-			&urfave.StringFlag{Name: flagPrivateKey, Usage: "require Basic auth with this key as user name (default: no auth)"},
-			&urfave.IntFlag{Name: flagRateLimit, Usage: "requests per second per endpoint (0: unlimited)"},
-			&urfave.DurationFlag{Name: flagLatency, Usage: "added to every API request"},
-			&urfave.Float64Flag{Name: flagFailRate, Usage: "fraction of API requests answered 500, changing nothing"},
-			&urfave.Float64Flag{Name: flagPartialRate, Usage: "fraction of removeTags calls answered 207, failing some files"},
-			&urfave.Int64Flag{Name: flagSeed, Value: defaultSeed, Usage: "seed of the fault injection"},
-			&urfave.BoolFlag{Name: flagSave, Usage: "write the library back to --data on shutdown"},
-			&urfave.StringSliceFlag{Name: flagFailFile, Usage: "a fileId that removeTags always fails (in a 207); repeatable"},
-			&urfave.Float64Flag{Name: flagDropRate, Usage: "fraction of API requests whose connection is closed mid-response"},
-			&urfave.Float64Flag{Name: flagHangRate, Usage: "fraction of API requests that never get an answer"},
-			&urfave.Float64Flag{Name: flagSpikeRate, Usage: "fraction of API requests delayed by --spike-latency"},
-			&urfave.DurationFlag{Name: flagSpikeLatency, Value: 0, Usage: "extra delay of a latency spike"},
-		),
+		Flags: withGlobal(flags...),
 		Action: func(c *urfave.Context) error {
 			o, err := parseEmulator(c)
 			if err != nil {
@@ -73,48 +60,77 @@ Examples:
 	}
 }
 
+// settingFlag is the flag of an emulator setting.
+func settingFlag(s imagekittest.Setting) urfave.Flag {
+	switch s.Kind {
+	case imagekittest.KindList:
+		return &urfave.StringSliceFlag{Name: s.Name, Usage: s.Usage}
+	case imagekittest.KindBool:
+		return &urfave.BoolFlag{Name: s.Name, Usage: s.Usage}
+	default:
+		return &urfave.StringFlag{Name: s.Name, Usage: s.Usage, Value: s.Default}
+	}
+}
+
 func parseEmulator(c *urfave.Context) (*emulatorOptions, error) {
 	o := &emulatorOptions{
 		Global: parseGlobal(c),
-		Config: imagekittest.Config{
-			Data:         c.String(flagData),
-			Addr:         c.String(flagAddr),
-			PrivateKey:   c.String(flagPrivateKey),
-			RateLimit:    c.Int(flagRateLimit),
-			Latency:      c.Duration(flagLatency),
-			FailRate:     c.Float64(flagFailRate),
-			PartialRate:  c.Float64(flagPartialRate),
-			Seed:         c.Int64(flagSeed),
-			Save:         c.Bool(flagSave),
-			FailFiles:    c.StringSlice(flagFailFile),
-			DropRate:     c.Float64(flagDropRate),
-			HangRate:     c.Float64(flagHangRate),
-			SpikeRate:    c.Float64(flagSpikeRate),
-			SpikeLatency: c.Duration(flagSpikeLatency),
-		},
+		Data:   c.String(flagData),
+		Addr:   c.String(flagAddr),
+		Save:   c.Bool(flagSave),
 	}
-	if err := requireValue(c.Command.Name, flagData, o.Config.Data, "the library file to serve, such as --data examples/library.json"); err != nil {
+	if err := requireValue(c.Command.Name, flagData, o.Data, "the library file to serve, such as --data examples/library.json"); err != nil {
 		return nil, err
 	}
-	cfg := o.Config
-	for _, f := range []struct {
-		name string
-		p    float64
-	}{
-		{flagFailRate, cfg.FailRate}, {flagPartialRate, cfg.PartialRate}, {flagDropRate, cfg.DropRate},
-		{flagHangRate, cfg.HangRate}, {flagSpikeRate, cfg.SpikeRate},
-	} {
-		if f.p < 0 || f.p > 1 {
-			return nil, fmt.Errorf("--%s %v: want a fraction between 0 and 1", f.name, f.p)
+	for _, s := range imagekittest.Settings() {
+		values := []string{c.String(s.Name)}
+		if s.Kind == imagekittest.KindList {
+			values = c.StringSlice(s.Name)
+		}
+		for _, v := range values {
+			if err := o.Config.Set(s.Name, v); err != nil {
+				return nil, err // it names the flag and the value
+			}
 		}
 	}
 	return o, nil
 }
 
+// runEmulator serves the library in o.Data on o.Addr until ctx ends,
+// printing "listening on URL" first; with o.Save it writes the library
+// back to o.Data at the end, if anything changed.
 func runEmulator(ctx context.Context, e *env, o *emulatorOptions) error {
 	logger, err := o.Global.logger(e.Err)
 	if err != nil {
 		return err
 	}
-	return imagekittest.Run(ctx, o.Config, e.Out, logger)
+	lib, err := imagekittest.OpenLibrary(ctx, o.Data)
+	if err != nil {
+		return fmt.Errorf("--%s: %w", flagData, err)
+	}
+	h := imagekittest.NewLibraryHandler(lib, o.Config.Options()...)
+	srv, err := imagekittest.Listen(o.Addr, h)
+	if err != nil {
+		return fmt.Errorf("%w (pick another --%s)", err, flagAddr)
+	}
+	if _, err := fmt.Fprintf(e.Out, "listening on %s\n", srv.URL); err != nil {
+		srv.Close()
+		return fmt.Errorf("print the emulator address: %w", err)
+	}
+	logger.Info("emulator serving", "url", srv.URL, "files", lib.Len(), "data", o.Data)
+	if err := srv.Wait(ctx); err != nil {
+		return err
+	}
+	st := h.Stats()
+	logger.Info("emulator stopped", "list", st.Requests.List, "details", st.Requests.Details,
+		"removeTags", st.Requests.RemoveTags, "addTags", st.Requests.AddTags,
+		"removeAITags", st.Requests.RemoveAITags, "delete", st.Requests.Delete,
+		"rateLimited", st.RateLimited, "faults", st.Faults)
+	if o.Save && lib.Changed() {
+		if err := writeLibrary(o.Data, lib); err != nil {
+			return fmt.Errorf("save the library to %s: %w", o.Data, err)
+		}
+		logger.Info("library saved", "data", o.Data)
+	}
+	return nil
 }

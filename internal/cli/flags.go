@@ -46,8 +46,6 @@ const (
 	maxConcurrency = 64
 	// noLimit is the --max-changes value that sets no limit.
 	noLimit = -1
-	// defaultSeed seeds the emulator's faults when --seed is not given.
-	defaultSeed = 1
 	// wholeLibrary is the folder export reads when --path is not given.
 	wholeLibrary = "/"
 )

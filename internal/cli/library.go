@@ -1,14 +1,17 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
 
 	"github.com/tagprune/tagprune/api"
 	"github.com/tagprune/tagprune/api/imagekittest"
+	"github.com/tagprune/tagprune/internal/atomicfile"
 )
 
 // library is where a command reads and changes files: the ImageKit API, or a
@@ -20,15 +23,16 @@ type library struct {
 	file    string                // the snapshot file in --library mode
 }
 
-// openLibrary builds the client for the library o names. Nothing is sent yet.
-func openLibrary(o sourceOptions, version string, logger *slog.Logger) (*library, error) {
+// openLibrary builds the client for the library o names. Nothing is sent
+// yet; in --library mode the snapshot is read, which ctx can interrupt.
+func openLibrary(ctx context.Context, o sourceOptions, version string, logger *slog.Logger) (*library, error) {
 	ua := "tagprune/" + version
 	if o.Library != "" {
-		files, err := imagekittest.LoadLibrary(o.Library)
+		lib, err := imagekittest.OpenLibrary(ctx, o.Library)
 		if err != nil {
 			return nil, fmt.Errorf("--%s: %w", flagLibrary, err)
 		}
-		h := imagekittest.NewHandler(files)
+		h := imagekittest.NewLibraryHandler(lib)
 		client, err := api.New(
 			// The handler runs in process: this URL is never dialled.
 			api.WithBaseURL("http://127.0.0.1"),
@@ -72,16 +76,27 @@ func (l *library) unnamed(err error) string {
 	return l.where
 }
 
-// save writes a changed snapshot back to its file (atomically); it does
-// nothing when the library is the API.
+// save writes a changed snapshot back to its file (atomically, through a
+// symlink to its target); it does nothing when the library is the API or
+// when no file changed, so a run that changes nothing leaves the file's
+// bytes, mode and inode as they were.
 func (l *library) save() error {
-	if l.handler == nil {
+	if l.handler == nil || !l.handler.Library().Changed() {
 		return nil
 	}
-	if err := imagekittest.SaveLibrary(l.file, l.handler.Files()); err != nil {
+	if err := writeLibrary(l.file, l.handler.Library()); err != nil {
 		return fmt.Errorf("write the library back to %s: %w", l.file, err)
 	}
 	return nil
+}
+
+// writeLibrary writes lib to path atomically: every file object as it was
+// read, but for the tags that changed.
+func writeLibrary(path string, lib *imagekittest.Library) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
+		_, err := lib.WriteTo(w)
+		return err
+	})
 }
 
 // privateKey reads the key from the file path names, else from

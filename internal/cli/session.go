@@ -36,7 +36,7 @@ func openSession(ctx context.Context, e *env, g globalOptions, manifests []strin
 			return nil, err
 		}
 	}
-	if s.lib, err = openLibrary(src, e.version, logger); err != nil {
+	if s.lib, err = openLibrary(ctx, src, e.version, logger); err != nil {
 		return nil, err
 	}
 	return s, nil
