@@ -101,19 +101,26 @@ type result struct {
 }
 
 // cmd describes one run of the binary: its arguments, extra environment,
-// working directory and standard input.
+// working directory and standard input, and how long it may take before it
+// is killed (2 minutes when zero).
 type cmd struct {
-	args  []string
-	env   []string
-	dir   string
-	stdin io.Reader
+	args    []string
+	env     []string
+	dir     string
+	stdin   io.Reader
+	timeout time.Duration
 }
 
 // tagprune runs the built binary with a clean environment (no inherited
-// IMAGEKIT_* or GITHUB_* variables) and returns what it printed.
+// IMAGEKIT_* or GITHUB_* variables) and returns what it printed. A run that
+// outlives its timeout is killed and fails the test.
 func tagprune(t *testing.T, c cmd) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	timeout := c.timeout
+	if timeout == 0 {
+		timeout = 2 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	x := exec.CommandContext(ctx, binary, c.args...)
 	x.Env = append(cleanEnv(), c.env...)
@@ -122,6 +129,9 @@ func tagprune(t *testing.T, c cmd) result {
 	var stdout, stderr bytes.Buffer
 	x.Stdout, x.Stderr = &stdout, &stderr
 	err := x.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("tagprune %v did not end within %s:\nstdout:\n%s\nstderr:\n%s", c.args, timeout, stdout.String(), stderr.String())
+	}
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()

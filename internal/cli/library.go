@@ -4,12 +4,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/tagprune/tagprune/api"
 	"github.com/tagprune/tagprune/api/imagekittest"
+	"github.com/tagprune/tagprune/internal/inputfile"
 )
+
+// maxKeyFile bounds a --private-key-file: an ImageKit private key is a few
+// dozen characters, so anything larger is not a key file.
+const maxKeyFile = 4 << 10
 
 // library is where a command reads and changes files: the ImageKit API, or a
 // local snapshot served in process by the emulator's handler.
@@ -20,19 +27,27 @@ type library struct {
 	file    string                // the snapshot file in --library mode
 }
 
-// openLibrary builds the client for the library o names. Nothing is sent yet.
-func openLibrary(o sourceOptions, version string, logger *slog.Logger) (*library, error) {
+// openLibrary builds the client for the library o names; its requests go
+// through in, and its long waits are shown by onWait. Nothing is sent yet.
+func openLibrary(o sourceOptions, version string, logger *slog.Logger, in *interrupt, onWait func(api.Wait)) (*library, error) {
 	ua := "tagprune/" + version
 	if o.Library != "" {
+		if err := inputfile.Check(o.Library, 0); err != nil {
+			return nil, fmt.Errorf("--%s: %w", flagLibrary, err)
+		}
 		files, err := imagekittest.LoadLibrary(o.Library)
 		if err != nil {
 			return nil, fmt.Errorf("--%s: %w", flagLibrary, err)
 		}
 		h := imagekittest.NewHandler(files)
+		var served http.Handler = h
+		if in != nil {
+			served = in.handler(h)
+		}
 		client, err := api.New(
 			// The handler runs in process: this URL is never dialled.
 			api.WithBaseURL("http://127.0.0.1"),
-			api.WithHandler(h),
+			api.WithHandler(served),
 			api.WithUserAgent(ua),
 			api.WithRate(0, 0),
 			api.WithLogger(logger),
@@ -46,17 +61,25 @@ func openLibrary(o sourceOptions, version string, logger *slog.Logger) (*library
 	if err != nil {
 		return nil, err
 	}
-	if o.Timeout <= 0 {
-		return nil, fmt.Errorf("--%s %s: want a positive duration such as 30s", flagTimeout, o.Timeout)
-	}
-	client, err := api.New(
+	opts := []api.Option{
 		api.WithBaseURL(o.APIURL),
 		api.WithPrivateKey(key),
 		api.WithUserAgent(ua),
 		api.WithTimeout(o.Timeout),
+		api.WithRetry(api.RetryPolicy{RateLimitWait: o.MaxRateLimitWait}),
 		api.WithLogger(logger),
-	)
+	}
+	if in != nil {
+		opts = append(opts, api.WithHTTPClient(&http.Client{Transport: in.apiTransport()}))
+	}
+	if onWait != nil {
+		opts = append(opts, api.WithWaitHook(onWait))
+	}
+	client, err := api.New(opts...)
 	if err != nil {
+		if len(key) < api.MinKeyLength {
+			return nil, fmt.Errorf("%w (%s)", err, keySource(o.PrivateKeyFile))
+		}
 		return nil, fmt.Errorf("--%s: %w", flagAPIURL, err)
 	}
 	return &library{client: client, where: o.APIURL}, nil
@@ -84,12 +107,36 @@ func (l *library) save() error {
 	return nil
 }
 
+// runSource says which library a run works on, in the form a saved plan
+// records it (DESIGN.md section 4): the API's base URL, or the snapshot
+// file. apply PLANFILE refuses a plan made against another source.
+type runSource struct {
+	APIURL  string `json:"apiUrl,omitempty"`
+	Library string `json:"library,omitempty"`
+}
+
+// source returns the source of the run: the snapshot file as given, cleaned,
+// or the API's base URL as the client normalised it (no trailing slash, no
+// /v1), so that the spellings of one URL compare equal.
+func (l *library) source() runSource {
+	if l.handler != nil {
+		return runSource{Library: filepath.Clean(l.file)}
+	}
+	return runSource{APIURL: l.client.BaseURL()}
+}
+
 // privateKey reads the key from the file path names, else from
-// IMAGEKIT_PRIVATE_KEY.
+// IMAGEKIT_PRIVATE_KEY. A key file must be a regular file of at most
+// maxKeyFile bytes: a named pipe or a device is refused before it is
+// opened.
 func privateKey(path string) (string, error) {
 	if path != "" {
-		b, err := os.ReadFile(path)
+		b, err := inputfile.ReadFile(path, maxKeyFile)
 		if err != nil {
+			var fe *inputfile.Error
+			if errors.As(err, &fe) {
+				return "", fmt.Errorf("--%s: %w: it must hold only your ImageKit private API key", flagPrivateKeyFile, err)
+			}
 			return "", fmt.Errorf("--%s: %w", flagPrivateKeyFile, err)
 		}
 		key := strings.TrimSpace(string(b))
@@ -98,9 +145,17 @@ func privateKey(path string) (string, error) {
 		}
 		return key, nil
 	}
-	if key := strings.TrimSpace(os.Getenv("IMAGEKIT_PRIVATE_KEY")); key != "" {
+	if key := strings.TrimSpace(os.Getenv(envPrivateKey)); key != "" {
 		return key, nil
 	}
-	return "", errors.New("no private API key: set IMAGEKIT_PRIVATE_KEY or pass --private-key-file FILE " +
-		"(or work on a snapshot with --library FILE)")
+	return "", fmt.Errorf("no private API key: set %s or pass --%s FILE (or work on a snapshot with --%s FILE)",
+		envPrivateKey, flagPrivateKeyFile, flagLibrary)
+}
+
+// keySource names where the key came from, for messages.
+func keySource(path string) string {
+	if path != "" {
+		return "from --" + flagPrivateKeyFile + " " + path
+	}
+	return "from " + envPrivateKey
 }
