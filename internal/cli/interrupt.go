@@ -30,7 +30,7 @@ type interrupt struct {
 	say     func(string)        // writes a line for people; nil: to w
 	doing   func(flight) string // what stopping means now; nil: nothing to say
 	flight  flight              // requests sent and not yet answered
-	stopped bool                // the run has stopped and said so
+	said    bool                // the run has said that it stops
 }
 
 // flight counts the requests in flight: calls that change the library
@@ -89,18 +89,22 @@ func (in *interrupt) follow(sigs <-chan os.Signal, stop context.CancelCauseFunc,
 // says nothing. say, if not nil, writes the line instead of the writer
 // (a progress display clears itself first).
 //
-// A run that has stopped but not yet said so (the run's context ended, and
-// the run moved on before the announcement) says it now, with what it was
-// doing when it stopped.
+// A run that has stopped but not yet said so (its context ended, and it
+// moved on before the announcement) says it now, with what it was doing
+// when it stopped, or if it was doing nothing to speak of, with doing.
 func (in *interrupt) during(doing func(flight) string, say func(string)) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.stop != nil && in.stop.Err() != nil {
+	if say != nil {
+		in.say = say
+	}
+	stopped := in.stop != nil && in.stop.Err() != nil
+	if stopped {
 		in.stoppingLocked()
 	}
 	in.doing = doing
-	if say != nil {
-		in.say = say
+	if stopped {
+		in.stoppingLocked()
 	}
 }
 
@@ -112,13 +116,11 @@ func (in *interrupt) stopping() {
 }
 
 func (in *interrupt) stoppingLocked() {
-	if in.stopped {
+	if in.said || in.doing == nil {
 		return
 	}
-	in.stopped = true
-	if in.doing != nil {
-		in.sayLocked("stopping: " + in.doing(in.flight))
-	}
+	in.said = true
+	in.sayLocked("stopping: " + in.doing(in.flight))
 }
 
 // abandonNow aborts the requests in flight, saying how many calls there
@@ -149,7 +151,7 @@ func (in *interrupt) sayLocked(line string) {
 func (in *interrupt) begin(ctx context.Context, method string) (context.Context, func(), error) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.stopped || in.stop != nil && in.stop.Err() != nil {
+	if in.stop != nil && in.stop.Err() != nil {
 		return nil, nil, errStopping
 	}
 	in.flight.add(method, 1)
