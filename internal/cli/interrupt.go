@@ -25,12 +25,12 @@ type interrupt struct {
 	abandon       context.Context // ends on the second signal
 	abandonCancel context.CancelFunc
 
-	mu      sync.Mutex
-	w       io.Writer
-	say     func(string)        // writes a line for people; nil: to w
-	doing   func(flight) string // what stopping means now; nil: nothing to say
-	flight  flight              // requests sent and not yet answered
-	said    bool                // the run has said that it stops
+	mu     sync.Mutex
+	w      io.Writer
+	say    func(string)        // writes a line for people; nil: to w
+	doing  func(flight) string // what stopping means now; nil: nothing to say
+	flight flight              // requests sent and not yet answered
+	said   bool                // the run has said that it stops
 }
 
 // flight counts the requests in flight: calls that change the library
