@@ -132,7 +132,8 @@ func runPlan(ctx context.Context, e *env, o *planOptions) error {
 		if err := reconcile.WritePlan(o.Out, plan); err != nil {
 			return fmt.Errorf("save the plan: %w", err)
 		}
-		fmt.Fprintf(e.Err, "Saved the plan to %s. Apply exactly this plan with: %s\n", o.Out, applyCommandLine(o.Out, o.Source))
+		fmt.Fprintf(e.Err, "Saved the plan to %s. Apply exactly this plan with: %s\n", o.Out,
+			applyCommandLine(o.Out, s.lib.source(), o.Source.PrivateKeyFile))
 	}
 	if err := writeReports(o.Reports, reconcile.PlanReport(plan)); err != nil {
 		return err
@@ -148,10 +149,10 @@ func runPlan(ctx context.Context, e *env, o *planOptions) error {
 
 // applyCommandLine is the command that applies the plan saved at planFile
 // to the library src names: the snapshot file, or the API URL when it is
-// not the default one, and the key file when one was given. The private
+// not the default one, and keyFile when the key came from one. The private
 // key itself is never part of it. Arguments are quoted for a POSIX shell
 // where they need it.
-func applyCommandLine(planFile string, src sourceOptions) string {
+func applyCommandLine(planFile string, src runSource, keyFile string) string {
 	args := []string{"tagprune", "apply", shellWord(planFile)}
 	switch {
 	case src.Library != "":
@@ -160,8 +161,8 @@ func applyCommandLine(planFile string, src sourceOptions) string {
 		if src.APIURL != api.DefaultBaseURL {
 			args = append(args, "--"+flagAPIURL, shellWord(src.APIURL))
 		}
-		if src.PrivateKeyFile != "" {
-			args = append(args, "--"+flagPrivateKeyFile, shellWord(src.PrivateKeyFile))
+		if keyFile != "" {
+			args = append(args, "--"+flagPrivateKeyFile, shellWord(keyFile))
 		}
 	}
 	return strings.Join(args, " ")
