@@ -133,9 +133,11 @@ func privateKey(path string) (string, error) {
 	if path != "" {
 		b, err := inputfile.ReadFile(path, maxKeyFile)
 		if err != nil {
-			var fe *inputfile.Error
-			if errors.As(err, &fe) {
+			switch {
+			case errors.Is(err, inputfile.ErrTooLarge):
 				return "", fmt.Errorf("--%s: %w: it must hold only your ImageKit private API key", flagPrivateKeyFile, err)
+			case errors.Is(err, inputfile.ErrNotRegular):
+				return "", fmt.Errorf("--%s: %w; give the path of a file that holds the key", flagPrivateKeyFile, err)
 			}
 			return "", fmt.Errorf("--%s: %w", flagPrivateKeyFile, err)
 		}
