@@ -4,6 +4,8 @@ import (
 	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -44,15 +46,15 @@ func TestAPIURLWithV1Works(t *testing.T) {
 // hint that names the setting, each once, without retrying for long.
 func TestUnreachableAPISaysNothingListens(t *testing.T) {
 	t.Parallel()
-	url := closedURL(t)
+	addr := closedURL(t)
 	report := filepath.Join(t.TempDir(), "report.json")
 	for _, args := range [][]string{
 		{"plan", "-f", exampleManifest},
 		{"apply", "-f", exampleManifest, "--auto-approve", "--report", report},
 	} {
-		r := tagprune(t, cmd{args: append(args, "--api-url", url), env: []string{"IMAGEKIT_PRIVATE_KEY=" + testKey}})
+		r := tagprune(t, cmd{args: append(args, "--api-url", addr), env: []string{"IMAGEKIT_PRIVATE_KEY=" + testKey}})
 		require.Equal(t, exitError, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
-		requireEachFactOnce(t, r.stderr, url, "nothing is listening", "--api-url", "IMAGEKIT_API_URL")
+		requireEachFactOnce(t, r.stderr, addr, "nothing is listening", "--api-url", "IMAGEKIT_API_URL")
 		require.NotContains(t, r.stderr, "--timeout", "a refused connection is not a slow API")
 	}
 	rep := readReport(t, report)
@@ -133,38 +135,37 @@ func TestApplyReportsAFailureBeforeAnyChange(t *testing.T) {
 	tests := []struct {
 		name  string
 		args  []string
-		env   func(url string) []string
+		env   func(apiURL string) []string
 		want  string
-		files int
 	}{
 		{name: "RefusedKey", args: []string{"apply", "-f", exampleManifest, "--auto-approve"},
-			env: func(url string) []string {
-				return []string{"IMAGEKIT_API_URL=" + url, "IMAGEKIT_PRIVATE_KEY=not-the-key"}
+			env: func(apiURL string) []string {
+				return []string{"IMAGEKIT_API_URL=" + apiURL, "IMAGEKIT_PRIVATE_KEY=not-the-key"}
 			},
 			want: "HTTP 401"},
 		{name: "ServerErrorsOnEveryRequest", args: []string{"apply", "-f", exampleManifest, "--auto-approve"},
 			env: func(string) []string { return nil }, want: "HTTP 500"},
 		{name: "DamagedPlanFile", args: []string{"apply", filepath.Join(planFixtures, "truncated.json")},
-			env: func(url string) []string { return urlEnv(url) }, want: "truncated"},
+			env: func(apiURL string) []string { return urlEnv(apiURL) }, want: "truncated"},
 		{name: "BrokenManifest", args: []string{"apply", "-f", invalidManifest, "--auto-approve"},
-			env: func(url string) []string { return urlEnv(url) }, want: "manifest errors found"},
+			env: func(apiURL string) []string { return urlEnv(apiURL) }, want: "manifest errors found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			files := exampleLibrary(t)
 			srv := emulator(t, files)
-			url := srv.URL
+			apiURL := srv.URL
 			if tt.name == "ServerErrorsOnEveryRequest" {
 				f := newFront(t, srv, func(w http.ResponseWriter, _ *http.Request) bool {
 					w.WriteHeader(http.StatusInternalServerError)
 					return true
 				})
-				url = f.URL
+				apiURL = f.URL
 			}
-			env := tt.env(url)
+			env := tt.env(apiURL)
 			if env == nil {
-				env = urlEnv(url)
+				env = urlEnv(apiURL)
 			}
 			report := filepath.Join(t.TempDir(), "report.json")
 			r := tagprune(t, cmd{args: append(tt.args, "--report", report), env: env})
@@ -243,4 +244,29 @@ func TestStalePlanStdoutSaysRefused(t *testing.T) {
 	for _, f := range rep.Files {
 		assert.Equal(t, reconcile.StatusPending, f.Status)
 	}
+}
+
+// A server that ignores skip returns the same page for ever: the listing is
+// stopped with a message that says the server does not page like ImageKit,
+// and the plan fails instead of reading without end.
+func TestServerThatIgnoresSkipIsStopped(t *testing.T) {
+	t.Parallel()
+	srv := emulator(t, faultLibrary())
+	target, err := url.Parse(srv.URL)
+	require.NoError(t, err)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	ignoring := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		q.Del("skip")
+		r.URL.RawQuery = q.Encode()
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(ignoring.Close)
+	manifests := writeFaultManifest(t)
+
+	r := tagprune(t, cmd{args: []string{"plan", "-f", manifests[0]}, env: urlEnv(ignoring.URL)})
+	require.Equal(t, exitError, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	require.Contains(t, r.stderr, "listing does not end")
+	requireEachFactOnce(t, r.stderr, "does not page its listings like the ImageKit API", "--api-url")
+	require.Less(t, emulatorStats(t, srv).Requests.List, int64(20), "the listing stopped early")
 }
