@@ -133,10 +133,10 @@ func TestKeyEchoedInALongBodyIsNeverPrinted(t *testing.T) {
 func TestApplyReportsAFailureBeforeAnyChange(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name  string
-		args  []string
-		env   func(apiURL string) []string
-		want  string
+		name string
+		args []string
+		env  func(apiURL string) []string
+		want string
 	}{
 		{name: "RefusedKey", args: []string{"apply", "-f", exampleManifest, "--auto-approve"},
 			env: func(apiURL string) []string {
