@@ -354,10 +354,14 @@ func (a *applier) conclude(rep *reconcile.Report, runErr error, how string) erro
 	return nil
 }
 
-// saveLibrary writes a --library snapshot back to its file when a call
-// reached it, and marks the report's changes unsaved when that fails.
+// saveLibrary writes a --library snapshot back to its file when a call that
+// changes tags reached it (a run that changed nothing leaves the file as it
+// is), and marks the report's changes unsaved when that fails.
 func (a *applier) saveLibrary(rep *reconcile.Report) error {
-	if a.session == nil || a.session.lib == nil || a.session.lib.handler == nil || a.session.lib.client.Stats().RemoveTags == 0 {
+	if a.session == nil || a.session.lib == nil || a.session.lib.handler == nil {
+		return nil
+	}
+	if st := a.session.lib.client.Stats(); st.RemoveTags+st.AddTags+st.RemoveAITags == 0 {
 		return nil
 	}
 	err := a.session.lib.save()
