@@ -18,8 +18,8 @@ import (
 // request starts (the client stops, and the transport refuses what the
 // client had already decided to send), and the run says at once on stderr
 // what it still waits for. The second signal abandons the requests in
-// flight. Every method is safe for concurrent use, and the zero value, never
-// signalled, lets everything through.
+// flight. Every method is safe for concurrent use; an interrupt made by
+// newInterrupt and never signalled lets everything through.
 type interrupt struct {
 	stop          context.Context // the run's context; nil until watch
 	abandon       context.Context // ends on the second signal
