@@ -125,7 +125,7 @@ func TestApplyRefusesBadPlanFiles(t *testing.T) {
 		files := exampleLibrary(t)
 		srv := emulator(t, files)
 		report := filepath.Join(t.TempDir(), "report.json")
-		r := tagprune(t, cmd{args: []string{"apply", filepath.Join(planFixtures, "valid.json"), "--report", report}, env: apiEnv(srv)})
+		r := tagprune(t, cmd{args: []string{"apply", planFixture(t, "valid.json", srv.URL), "--report", report}, env: apiEnv(srv)})
 		require.Equal(t, 0, r.code, r.stderr)
 		rep := readReport(t, report)
 		require.Equal(t, rep.Summary.FilesToChange, rep.Summary.FilesChanged)

@@ -330,7 +330,7 @@ func TestAPIErrors(t *testing.T) {
 			assert.Contains(t, r.stderr, "IMAGEKIT_PRIVATE_KEY", args[0])
 			assert.Contains(t, r.stderr, "401", args[0])
 			assert.NotContains(t, r.stdout+r.stderr, "not-the-key", "the key must never be printed")
-			requireEachFactOnce(t, r.stderr, srv.URL, "HTTP 401")
+			requireEachFactOnce(t, r.stderr, srv.URL, "HTTP 401", "IMAGEKIT_PRIVATE_KEY")
 		}
 		assert.Zero(t, emulatorStats(t, srv).Requests.RemoveTags)
 		requireState(t, files, srv.Handler().Files(), tagsByID(files))
@@ -352,13 +352,17 @@ func TestAPIErrors(t *testing.T) {
 		require.Equal(t, exitError, r.code, r.stdout+r.stderr)
 		assert.Contains(t, r.stderr, url)
 		assert.Empty(t, r.stdout)
-		requireEachFactOnce(t, r.stderr, url)
+		requireEachFactOnce(t, r.stderr, url, "--api-url", "nothing is listening")
 	})
 }
 
+// settings are the names of the settings a message may point at: whatever
+// the error, each is named at most once.
+var settings = []string{"--api-url", "IMAGEKIT_API_URL", "IMAGEKIT_PRIVATE_KEY", "--private-key-file", "--timeout", "--max-rate-limit-wait"}
+
 // requireEachFactOnce checks that the error tagprune printed (its "Error:"
 // line and the hint after it; logs aside) says each of facts exactly once,
-// and ends with one hint.
+// names each setting at most once, and ends with one hint.
 func requireEachFactOnce(t *testing.T, stderr string, facts ...string) {
 	t.Helper()
 	var said []string
@@ -372,6 +376,9 @@ func requireEachFactOnce(t *testing.T, stderr string, facts ...string) {
 	assert.True(t, strings.HasPrefix(said[1], "  Hint: "), text)
 	for _, f := range facts {
 		assert.Equal(t, 1, strings.Count(text, f), "%q once in:\n%s", f, text)
+	}
+	for _, s := range settings {
+		assert.LessOrEqual(t, strings.Count(text, s), 1, "%q at most once in:\n%s", s, text)
 	}
 }
 

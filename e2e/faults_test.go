@@ -375,7 +375,9 @@ func TestApplySavedPlanWithDeletedFiles(t *testing.T) {
 	dir := t.TempDir()
 	report := filepath.Join(dir, "report.json")
 
-	planFile, plan := savePlan(t, srv, manifests[0])
+	g.open()
+	planFile, plan := savePlanVia(t, srv, g.URL, manifests[0])
+	g.holdAgain()
 	require.GreaterOrEqual(t, len(plan.Batches), 6)
 
 	// Before apply: one file of the first call and one of the second.

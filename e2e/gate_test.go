@@ -21,10 +21,10 @@ import (
 )
 
 // gate is an HTTP proxy on loopback in front of an emulator. It forwards
-// every request, but holds each removeTags call until the test lets it
-// through, so that a test can act while a call is in flight (send a signal,
-// delete a file) by waiting for the call instead of guessing how long it
-// takes. Once opened, it holds nothing more.
+// every request, but holds each removeTags call (or each request its test
+// chooses) until the test lets it through, so that a test can act while a
+// call is in flight (send a signal, delete a file) by waiting for the call
+// instead of guessing how long it takes. Once opened, it holds nothing more.
 type gate struct {
 	URL     string
 	arrived chan *heldCall
@@ -32,7 +32,7 @@ type gate struct {
 	mu     sync.Mutex
 	opened bool
 	held   []*heldCall
-	calls  int // removeTags calls that reached the gate
+	calls  int // requests held or let through because they were chosen
 }
 
 // heldCall is one removeTags call that the gate holds.
@@ -45,15 +45,28 @@ type heldCall struct {
 // let forwards the call to the emulator.
 func (h *heldCall) let() { h.once.Do(func() { close(h.release) }) }
 
-// newGate starts a gate in front of srv; it is closed when the test ends.
+// newGate starts a gate in front of srv that holds removeTags calls; it is
+// closed when the test ends.
 func newGate(t *testing.T, srv *imagekittest.Server) *gate {
+	t.Helper()
+	return newGateFor(t, srv, func(r *http.Request) bool {
+		return r.Method == http.MethodPost && r.URL.Path == "/v1/files/removeTags"
+	})
+}
+
+// isList chooses the list requests (GET /v1/files), the pages a plan reads.
+func isList(r *http.Request) bool { return r.Method == http.MethodGet && r.URL.Path == "/v1/files" }
+
+// newGateFor starts a gate in front of srv that holds the requests hold
+// chooses; it is closed when the test ends.
+func newGateFor(t *testing.T, srv *imagekittest.Server, hold func(*http.Request) bool) *gate {
 	t.Helper()
 	target, err := url.Parse(srv.URL)
 	require.NoError(t, err)
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	g := &gate{arrived: make(chan *heldCall, 1024)}
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || r.URL.Path != "/v1/files/removeTags" {
+		if !hold(r) {
 			proxy.ServeHTTP(w, r)
 			return
 		}
@@ -90,14 +103,14 @@ func newGate(t *testing.T, srv *imagekittest.Server) *gate {
 	return g
 }
 
-// next waits for the next removeTags call to arrive and returns it, held.
+// next waits for the next chosen request to arrive and returns it, held.
 func (g *gate) next(t *testing.T) *heldCall {
 	t.Helper()
 	select {
 	case h := <-g.arrived:
 		return h
 	case <-time.After(time.Minute):
-		t.Fatal("no removeTags call reached the gate within a minute")
+		t.Fatal("no chosen request reached the gate within a minute")
 		return nil
 	}
 }
@@ -112,7 +125,16 @@ func (g *gate) open() {
 	}
 }
 
-// count returns how many removeTags calls reached the gate.
+// holdAgain makes an opened gate hold the chosen requests again, and forgets
+// those it saw: a test opens the gate to make a plan through it (a saved plan
+// applies only to the API URL it was made from), then holds what apply sends.
+func (g *gate) holdAgain() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.opened, g.held, g.calls = false, nil, 0
+}
+
+// count returns how many chosen requests reached the gate.
 func (g *gate) count() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()

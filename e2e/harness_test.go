@@ -103,19 +103,26 @@ type result struct {
 }
 
 // cmd describes one run of the binary: its arguments, extra environment,
-// working directory and standard input.
+// working directory and standard input, and how long it may take before it
+// is killed (2 minutes when zero).
 type cmd struct {
-	args  []string
-	env   []string
-	dir   string
-	stdin io.Reader
+	args    []string
+	env     []string
+	dir     string
+	stdin   io.Reader
+	timeout time.Duration
 }
 
 // tagprune runs the built binary with a clean environment (no inherited
-// IMAGEKIT_* or GITHUB_* variables) and returns what it printed.
+// IMAGEKIT_* or GITHUB_* variables) and returns what it printed. A run that
+// outlives its timeout is killed and fails the test.
 func tagprune(t *testing.T, c cmd) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	timeout := c.timeout
+	if timeout == 0 {
+		timeout = 2 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	x := exec.CommandContext(ctx, binary, c.args...)
 	x.Env = append(cleanEnv(), c.env...)
@@ -124,6 +131,9 @@ func tagprune(t *testing.T, c cmd) result {
 	var stdout, stderr bytes.Buffer
 	x.Stdout, x.Stderr = &stdout, &stderr
 	err := x.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("tagprune %v did not end within %s:\nstdout:\n%s\nstderr:\n%s", c.args, timeout, stdout.String(), stderr.String())
+	}
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
@@ -246,8 +256,35 @@ func requireTags(t *testing.T, before, after []imagekittest.File, want map[strin
 // the plan it holds.
 func savePlan(t *testing.T, srv *imagekittest.Server, manifestPath string) (string, *reconcile.Plan) {
 	t.Helper()
+	return savePlanVia(t, srv, srv.URL, manifestPath)
+}
+
+// planFixture returns a copy of the saved plan fixture name (under
+// testdata/plans) that records apiURL as its source, as a plan made against
+// that API would: apply refuses a plan made from another library, and the
+// fixtures were written before plans recorded where they were made.
+func planFixture(t *testing.T, name, apiURL string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(planFixtures, name))
+	require.NoError(t, err)
+	var doc map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(b, &doc))
+	src, err := json.Marshal(reconcile.Source{APIURL: apiURL})
+	require.NoError(t, err)
+	doc["source"] = src
+	out, err := json.MarshalIndent(doc, "", "  ")
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(path, out, 0o644))
+	return path
+}
+
+// savePlanVia is savePlan with the API at apiURL, such as a gate in front of
+// srv: the plan records apiURL as its source, so it applies only there.
+func savePlanVia(t *testing.T, srv *imagekittest.Server, apiURL, manifestPath string) (string, *reconcile.Plan) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "plan.json")
-	r := tagprune(t, cmd{args: []string{"plan", "-f", manifestPath, "--out", path}, env: apiEnv(srv)})
+	r := tagprune(t, cmd{args: []string{"plan", "-f", manifestPath, "--out", path}, env: urlEnv(apiURL)})
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stderr, "tagprune apply "+path)
 	plan, err := reconcile.ReadPlan(path)

@@ -3,11 +3,14 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,9 +24,71 @@ import (
 type running struct {
 	x              *exec.Cmd
 	cancel         context.CancelFunc
-	stdout, stderr bytes.Buffer
+	stdout, stderr output
 	done           chan struct{}
 	err            error
+}
+
+// output is what a running process has written so far, readable while it
+// writes more.
+type output struct {
+	mu      sync.Mutex
+	b       bytes.Buffer
+	changed chan struct{} // closed at the next write
+}
+
+func (o *output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n, err := o.b.Write(p)
+	if o.changed != nil {
+		close(o.changed)
+		o.changed = nil
+	}
+	return n, err
+}
+
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String()
+}
+
+// next returns the text so far and a channel closed at the next write.
+func (o *output) next() (string, <-chan struct{}) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.changed == nil {
+		o.changed = make(chan struct{})
+	}
+	return o.b.String(), o.changed
+}
+
+// waitStderr waits until the process has written a line containing s on
+// stderr, and returns that line. It fails the test when the process ends
+// first, or after a minute.
+func (r *running) waitStderr(t *testing.T, s string) string {
+	t.Helper()
+	deadline := time.After(time.Minute)
+	for {
+		text, changed := r.stderr.next()
+		if i := strings.Index(text, s); i >= 0 {
+			if end := strings.IndexByte(text[i:], '\n'); end >= 0 {
+				start := strings.LastIndexByte(text[:i], '\n') + 1
+				return text[start : i+end]
+			}
+		}
+		select {
+		case <-changed:
+		case <-r.done:
+			if text, _ := r.stderr.next(); strings.Contains(text, s) {
+				continue
+			}
+			t.Fatalf("tagprune ended without writing %q on stderr:\n%s\nstdout:\n%s", s, r.stderr.String(), r.stdout.String())
+		case <-deadline:
+			t.Fatalf("tagprune wrote no %q on stderr within a minute:\n%s", s, r.stderr.String())
+		}
+	}
 }
 
 // startTagprune starts the built binary like tagprune does, without waiting
@@ -104,6 +169,10 @@ func TestApplyInterrupted(t *testing.T) {
 				inFlight = append(inFlight, g.next(t))
 			}
 			run.signal(t, tc.sig)
+			// The calls held are let through only once the process has
+			// said it stops: from then on it starts no call.
+			line := run.waitStderr(t, "stopping: ")
+			require.Contains(t, line, fmt.Sprintf("waiting up to %s for %s in flight", tc.grace, callsWord(tc.concurrency)))
 			if tc.finished {
 				for _, h := range inFlight {
 					h.let()
@@ -168,7 +237,9 @@ func TestApplyInterruptedDuringNotFound(t *testing.T) {
 	g := newGate(t, srv)
 	dir := t.TempDir()
 	report := filepath.Join(dir, "report.json")
-	planFile, plan := savePlan(t, srv, manifests[0])
+	g.open()
+	planFile, plan := savePlanVia(t, srv, g.URL, manifests[0])
+	g.holdAgain()
 	require.GreaterOrEqual(t, len(plan.Batches), 3)
 	gone := plan.Batches[1].FileIDs[0]
 
@@ -180,6 +251,7 @@ func TestApplyInterruptedDuringNotFound(t *testing.T) {
 	first.let()
 	second := g.next(t)
 	run.signal(t, os.Interrupt)
+	require.Contains(t, run.waitStderr(t, "stopping: "), "for 1 call in flight")
 	second.let()
 	res := run.wait(t)
 	require.Equal(t, exitInterrupted, res.code, "stdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
@@ -204,4 +276,12 @@ func TestApplyInterruptedDuringNotFound(t *testing.T) {
 	r := tagprune(t, cmd{args: []string{"apply", "-f", manifests[0], "--auto-approve", "--report", report}, env: apiEnv(srv)})
 	require.Equal(t, 0, r.code, "second run:\n%s\n%s", r.stdout, r.stderr)
 	requireConverged(t, manifests, before, srv.Handler().Files())
+}
+
+// callsWord says "1 call" or "N calls", as tagprune counts calls in flight.
+func callsWord(n int) string {
+	if n == 1 {
+		return "1 call"
+	}
+	return strconv.Itoa(n) + " calls"
 }

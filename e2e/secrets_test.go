@@ -82,7 +82,6 @@ func closedPort(t *testing.T) string {
 func TestPrivateKeyNeverLeaks(t *testing.T) {
 	t.Parallel()
 	manifest := exampleManifest
-	savedPlan := filepath.Join(planFixtures, "valid.json")
 	servers := []struct {
 		name string
 		url  string
@@ -132,7 +131,7 @@ func TestPrivateKeyNeverLeaks(t *testing.T) {
 					}
 					for _, c := range commands {
 						dir := t.TempDir()
-						plan, err := os.ReadFile(savedPlan)
+						plan, err := os.ReadFile(planFixture(t, "valid.json", srv.url))
 						require.NoError(t, err)
 						require.NoError(t, os.WriteFile(filepath.Join(dir, "saved.json"), plan, 0o644))
 						// Relative paths to the repository's files, from dir.

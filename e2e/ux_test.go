@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tagprune/tagprune/api/imagekittest"
+	"github.com/tagprune/tagprune/reconcile"
 )
 
 // Outside a terminal (stdout and stderr are pipes here), the output holds
@@ -228,4 +229,39 @@ func copyFile(t *testing.T, from, to string) {
 	b, err := os.ReadFile(from)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(to, b, 0o644))
+}
+
+// An apply that changes nothing in --library mode (no changes, a refusal)
+// leaves the snapshot file as it was: not rewritten, not replaced.
+func TestLibraryUntouchedWhenNothingChanges(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	lib := filepath.Join(dir, "lib.json")
+	copyFile(t, exampleLibraryDoc, lib)
+	before, err := os.Stat(lib)
+	require.NoError(t, err)
+	for _, args := range [][]string{
+		{"apply", "-f", exampleManifest, "--library", lib, "--auto-approve", "--max-changes", "0"},
+		{"apply", "-f", exampleManifest, "--library", lib},
+	} {
+		r := tagprune(t, cmd{args: append(args, "--report", filepath.Join(t.TempDir(), "r.json"))})
+		require.Equal(t, exitError, r.code, r.stderr)
+		require.Contains(t, r.stdout, "Apply refused: nothing was changed.")
+		after, err := os.Stat(lib)
+		require.NoError(t, err)
+		assert.True(t, os.SameFile(before, after), "the snapshot is not replaced")
+		assert.Equal(t, before.ModTime(), after.ModTime(), "the snapshot is not rewritten")
+	}
+
+	r := tagprune(t, cmd{args: []string{"apply", "-f", exampleManifest, "--library", lib, "--auto-approve", "--report", filepath.Join(dir, "r.json")}})
+	require.Equal(t, exitOK, r.code, r.stderr)
+	applied, err := os.Stat(lib)
+	require.NoError(t, err)
+	require.False(t, os.SameFile(before, applied), "an apply that changes files writes the snapshot")
+	r = tagprune(t, cmd{args: []string{"apply", "-f", exampleManifest, "--library", lib, "--auto-approve", "--report", filepath.Join(dir, "r.json")}})
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Contains(t, r.stdout, reconcile.NoChangesText)
+	again, err := os.Stat(lib)
+	require.NoError(t, err)
+	assert.True(t, os.SameFile(applied, again), "an apply with no changes leaves the snapshot alone")
 }

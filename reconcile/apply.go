@@ -110,8 +110,11 @@ func apply(ctx context.Context, lib Library, plan *Plan, opts ApplyOptions, miss
 	}
 
 	// Calls run on a context that outlives ctx by at most the grace period.
+	// Once ctx ends, the client starts no request for them: no first
+	// attempt, no retry, no wait on the pacer or a backoff.
 	callCtx, cancelCalls := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelCalls()
+	callCtx = api.ContextWithStop(callCtx, ctx)
 	stopGrace := context.AfterFunc(ctx, func() {
 		t := time.AfterFunc(grace, cancelCalls)
 		<-callCtx.Done()

@@ -140,8 +140,10 @@ func TestApply(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		lib.hook = func(_ context.Context, n int, ids, tags []string) (api.RemoveTagsResult, error, bool) {
-			cancel() // the signal arrives while the first call is in flight
-			return api.RemoveTagsResult{}, nil, false
+			// The first call is in flight when the signal arrives, and the
+			// API's answer comes after it: the call is let finish.
+			cancel()
+			return api.RemoveTagsResult{StatusCode: 200, Succeeded: ids, Attempts: 1}, nil, true
 		}
 		r, err := Apply(ctx, lib, p, ApplyOptions{Concurrency: 1})
 		require.ErrorIs(t, err, context.Canceled)

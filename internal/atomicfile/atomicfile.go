@@ -16,6 +16,11 @@ import (
 // maxLinks bounds how many symbolic links Write follows, as the kernel does.
 const maxLinks = 40
 
+// ErrNotRegular is matched by the error of Write and Check when the file to
+// replace exists and is not a regular file (a directory, a named pipe, a
+// device, a socket): replacing it would not write where the caller meant.
+var ErrNotRegular = errors.New("not a regular file")
+
 // Write writes the file at path with write, atomically: write fills a new
 // file in the same directory, which is flushed, synced to disk and renamed
 // over path, and then the directory is synced where the file system allows.
@@ -28,9 +33,11 @@ const maxLinks = 40
 //
 // When write or any step fails, path is left as it was, no temporary file
 // is left behind, and the error is returned: write's own error unwrapped,
-// the others as *os.PathError or *os.LinkError naming the file.
+// the others as *os.PathError or *os.LinkError naming the file. A path that
+// exists and is not a regular file is refused with ErrNotRegular before
+// anything is written.
 func Write(path string, write func(io.Writer) error) (err error) {
-	target, err := resolve(path)
+	target, err := writable(path)
 	if err != nil {
 		return err
 	}
@@ -67,6 +74,41 @@ func Write(path string, write func(io.Writer) error) (err error) {
 	}
 	syncDir(filepath.Dir(target))
 	return nil
+}
+
+// Check reports whether Write could replace path now, without writing it:
+// path, after its symbolic links, must be a regular file or not exist, and a
+// new file must be creatable in its directory. To find out, it creates an
+// empty temporary file there and removes it, so nothing is left behind. The
+// errors are those Write would return at the same step.
+func Check(path string) error {
+	target, err := writable(path)
+	if err != nil {
+		return err
+	}
+	tmp, err := create(target)
+	if err != nil {
+		return err
+	}
+	_ = tmp.Close()
+	return os.Remove(tmp.Name())
+}
+
+// Target returns the file Write(path, ...) would replace: path after its
+// symbolic links. The file may not exist yet.
+func Target(path string) (string, error) { return resolve(path) }
+
+// writable resolves path and refuses a target that exists and is not a
+// regular file.
+func writable(path string) (string, error) {
+	target, err := resolve(path)
+	if err != nil {
+		return "", err
+	}
+	if info, err := os.Stat(target); err == nil && !info.Mode().IsRegular() {
+		return "", &os.PathError{Op: "write", Path: path, Err: ErrNotRegular}
+	}
+	return target, nil
 }
 
 // resolve follows path while it is a symbolic link and returns the file it

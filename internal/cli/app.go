@@ -8,7 +8,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	urfave "github.com/urfave/cli/v2"
 
@@ -24,23 +27,51 @@ type Streams struct {
 // env is what every command's run function gets besides its options.
 type env struct {
 	Streams
-	version string // the version string, "dev" for a build from source
+	version string     // the version string, "dev" for a build from source
+	intr    *interrupt // the run's signals and requests in flight
 }
 
 // Run runs the command line args (args[0] is the program name) with the
 // given streams and returns the process exit code. version is the version
 // set at build time, or "dev". Run prints every error itself, once.
+//
+// The run stops when ctx ends or at the first SIGINT or SIGTERM, whichever
+// comes first: no API request starts after it. A second signal abandons the
+// requests in flight. Run follows the signals itself, so that the second
+// one is seen even though the caller's signal.NotifyContext takes only one.
 func Run(ctx context.Context, args []string, s Streams, version string) int {
-	app := NewApp(s, version)
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	return run(ctx, args, s, version, sigs)
+}
+
+// run is Run with the signals read from sigs.
+func run(ctx context.Context, args []string, s Streams, version string, sigs <-chan os.Signal) int {
+	ctx, stop := context.WithCancelCause(ctx)
+	e := newEnv(s, version)
+	e.intr.watch(ctx)
+	done := make(chan struct{})
+	go e.intr.follow(sigs, stop, done)
+	app := newApp(e)
 	err := app.RunContext(ctx, reorderArgs(app, helpArgs(args)))
+	e.intr.during(nil, nil) // the run is over: nothing left to stop
+	close(done)
+	stop(nil)
 	printError(s.Err, err)
 	return exitCode(err)
 }
 
+func newEnv(s Streams, version string) *env {
+	return &env{Streams: s, version: resolveVersion(version), intr: newInterrupt(s.Err)}
+}
+
 // NewApp returns the urfave/cli application: its commands, their flags and
 // their actions. Run is the way to run it; tests read its definition.
-func NewApp(s Streams, version string) *urfave.App {
-	e := &env{Streams: s, version: resolveVersion(version)}
+func NewApp(s Streams, version string) *urfave.App { return newApp(newEnv(s, version)) }
+
+func newApp(e *env) *urfave.App {
+	s := e.Streams
 	app := &urfave.App{
 		Name:  "tagprune",
 		Usage: "keep an ImageKit library's tags in line with a manifest kept in git",

@@ -46,6 +46,9 @@ func TestDefaultsComeFromThePackages(t *testing.T) {
 		{"plan", flagTimeout, api.DefaultTimeout},
 		{"export", flagTimeout, api.DefaultTimeout},
 		{"plan", flagAPIURL, api.DefaultBaseURL},
+		{"plan", flagMaxRateLimitWait, api.DefaultRateLimitWait},
+		{"apply", flagMaxRateLimitWait, api.DefaultRateLimitWait},
+		{"export", flagMaxRateLimitWait, api.DefaultRateLimitWait},
 		{"emulator", flagAddr, imagekittest.DefaultAddr},
 	}
 	for _, tt := range tests {

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	urfave "github.com/urfave/cli/v2"
 
 	"github.com/tagprune/tagprune/internal/ansi"
 	"github.com/tagprune/tagprune/internal/english"
+	"github.com/tagprune/tagprune/internal/inputfile"
 	"github.com/tagprune/tagprune/reconcile"
 )
 
@@ -40,8 +40,10 @@ func applyCommand(e *env) *urfave.Command {
 exactly that saved plan after checking that it is still current: exit 4, nothing
 changed, when a planned file's removals would now differ.
 
-A report is always written (default ` + defaultReport + `). Exit 0 when every planned
-file converged, 3 when some could not be changed, 130 when interrupted.
+A report is always written (default ` + defaultReport + `), even when the run fails or is
+interrupted. Exit 0 when every planned file converged, 3 when some could not be
+changed, 130 when interrupted. On SIGINT or SIGTERM no new request starts and the
+calls in flight get --grace to finish; a second signal abandons them.
 
 Examples:
   cp examples/library.json /tmp/lib.json
@@ -56,7 +58,8 @@ Examples:
 			&urfave.IntFlag{Name: flagConcurrency, Value: reconcile.DefaultConcurrency, Usage: "removeTags calls in flight at most"},
 			&urfave.IntFlag{Name: flagMaxChanges, Value: noLimit, Usage: fmt.Sprintf("refuse to apply a plan that changes more than `N` files (%d: no limit)", noLimit)},
 			batchSizeFlag(),
-			&urfave.DurationFlag{Name: flagGrace, Value: reconcile.DefaultGrace, Usage: "on SIGINT/SIGTERM, how long calls in flight may take to finish"},
+			&urfave.DurationFlag{Name: flagGrace, Value: reconcile.DefaultGrace,
+				Usage: "on SIGINT/SIGTERM, how long calls in flight may take to finish (a second signal abandons them)"},
 		}, sourceFlags()...)...),
 		Action: func(c *urfave.Context) error {
 			o, err := parseApply(c)
@@ -69,9 +72,13 @@ Examples:
 }
 
 func parseApply(c *urfave.Context) (*applyOptions, error) {
+	src, err := parseSource(c)
+	if err != nil {
+		return nil, err
+	}
 	o := &applyOptions{
 		Global:      parseGlobal(c),
-		Source:      parseSource(c),
+		Source:      src,
 		Manifests:   c.StringSlice(flagManifest),
 		PlanFile:    c.Args().First(),
 		AutoApprove: c.Bool(flagAutoApprove),
@@ -102,6 +109,12 @@ func parseApply(c *urfave.Context) (*applyOptions, error) {
 	if o.Concurrency < 1 || o.Concurrency > maxConcurrency {
 		return nil, fmt.Errorf("--%s %d: want 1..%d", flagConcurrency, o.Concurrency, maxConcurrency)
 	}
+	if o.MaxChanges < noLimit {
+		return nil, fmt.Errorf("--%s %d: want a number of files (0 or more), or %d for no limit", flagMaxChanges, o.MaxChanges, noLimit)
+	}
+	if o.Grace <= 0 {
+		return nil, fmt.Errorf("--%s %s: want a positive duration such as %s", flagGrace, o.Grace, reconcile.DefaultGrace)
+	}
 	if len(o.Reports) == 0 {
 		o.Reports = []string{defaultReport}
 	}
@@ -111,59 +124,106 @@ func parseApply(c *urfave.Context) (*applyOptions, error) {
 	return o, nil
 }
 
+// files returns what the run writes and what it reads, for the preflight.
+func (o *applyOptions) files() (outputs, inputs []file) {
+	for _, r := range o.Reports {
+		outputs = append(outputs, file{"--" + flagReport, r})
+	}
+	if o.Source.Library != "" {
+		outputs = append(outputs, file{"--" + flagLibrary, o.Source.Library})
+	}
+	return outputs, sourceInputs(o.Source, o.Manifests, o.PlanFile)
+}
+
+// sourceInputs lists the files a run reads: the manifests, the saved plan,
+// the library snapshot and the key file.
+func sourceInputs(src sourceOptions, manifests []string, planFile string) []file {
+	var in []file
+	for _, m := range manifests {
+		in = append(in, file{"-f", m})
+	}
+	if planFile != "" {
+		in = append(in, file{"PLANFILE", planFile})
+	}
+	if src.Library != "" {
+		in = append(in, file{"--" + flagLibrary, src.Library})
+	}
+	if src.PrivateKeyFile != "" {
+		in = append(in, file{"--" + flagPrivateKeyFile, src.PrivateKeyFile})
+	}
+	return in
+}
+
+// runApply checks the files the run writes, then plans (or reads the saved
+// plan), applies and reports. From the preflight on, every outcome writes a
+// report: a failure or an interrupt before any change, a refusal, or the
+// result of the calls.
 func runApply(ctx context.Context, e *env, o *applyOptions) error {
+	if err := preflight(o.files()); err != nil {
+		return fmt.Errorf("%w; nothing was sent", err)
+	}
+	a := &applier{env: e, o: o, started: time.Now()}
 	var saved *reconcile.Plan
 	if o.PlanFile != "" {
-		p, err := reconcile.ReadPlan(o.PlanFile)
+		p, err := readPlan(o.PlanFile)
 		if err != nil {
-			return err // ReadPlan names the file
+			return a.ended(nil, err)
 		}
 		saved = p
 	}
 	s, err := openSession(ctx, e, o.Global, o.Manifests, o.Source)
 	if err != nil {
-		return err
+		return a.ended(nil, err)
 	}
-	a := &applier{session: s, o: o, started: time.Now()}
+	a.session = s
 	if saved != nil {
 		return a.applySaved(ctx, saved)
 	}
+	e.intr.during(reading("writing the report"), nil)
 	plan, err := s.plan(ctx, o.BatchSize)
 	if err != nil {
-		return err
+		return a.ended(nil, err)
 	}
 	if err := reconcile.RenderText(e.Out, plan, o.Global.color(e.Out)); err != nil {
-		return err
+		return a.ended(plan, err)
 	}
 	if len(plan.Changes) == 0 {
 		return a.finish(reconcile.PlanReport(plan), nil)
 	}
 	if o.MaxChanges >= 0 && len(plan.Changes) > o.MaxChanges {
-		rep := refused(plan, fmt.Sprintf("the plan changes %d files, more than --%s %d", len(plan.Changes), flagMaxChanges, o.MaxChanges))
-		_ = a.finish(rep, nil)
-		return fmt.Errorf("refused: the plan changes %s, more than --%s %d; nothing was changed",
-			english.Plural(len(plan.Changes), "file", "files"), flagMaxChanges, o.MaxChanges)
+		return a.refuse(plan, fmt.Errorf("refused: the plan changes %s, more than --%s %d; nothing was changed",
+			english.Plural(len(plan.Changes), "file", "files"), flagMaxChanges, o.MaxChanges))
 	}
 	if !o.AutoApprove {
 		if !isTerminal(e.In) {
-			rep := refused(plan, "stdin is not a terminal and --auto-approve was not given")
-			_ = a.finish(rep, nil)
-			return errors.New("refused: stdin is not a terminal, so tagprune cannot ask for confirmation; nothing was changed; " +
-				"review the plan and pass --auto-approve, or save it with 'plan --out' and run 'apply PLANFILE'")
+			return a.refuse(plan, errors.New("refused: stdin is not a terminal, so tagprune cannot ask for confirmation; nothing was changed; "+
+				"review the plan and pass --auto-approve, or save it with 'plan --out' and run 'apply PLANFILE'"))
 		}
-		if !confirm(e.In, e.Err, "Do you want to remove these tags?") {
-			rep := refused(plan, "not confirmed")
-			_ = a.finish(rep, nil)
-			return errors.New("apply cancelled: nothing was changed")
+		e.intr.during(func(flight) string { return "nothing was changed" }, nil)
+		if !confirm(ctx, e.In, e.Err, "Do you want to remove these tags?") {
+			if ctx.Err() != nil {
+				return a.ended(plan, interruptedError{msg: "interrupted at the confirmation: nothing was changed"})
+			}
+			return a.refuse(plan, errors.New("apply cancelled: nothing was changed"))
 		}
 	}
 	rep, err := a.apply(ctx, plan)
 	return a.finish(rep, err)
 }
 
-// applier is one apply run once its library is open.
+// readPlan reads a saved plan file, refusing anything but a regular file
+// before it is opened.
+func readPlan(path string) (*reconcile.Plan, error) {
+	if err := inputfile.Check(path, 0); err != nil {
+		return nil, fmt.Errorf("reading plan: %w", err)
+	}
+	return reconcile.ReadPlan(path) // ReadPlan names the file
+}
+
+// applier is one apply run.
 type applier struct {
-	*session
+	*env
+	session *session // nil until the library is open
 	o       *applyOptions
 	started time.Time
 }
@@ -172,62 +232,121 @@ type applier struct {
 func (a *applier) applySaved(ctx context.Context, plan *reconcile.Plan) error {
 	fmt.Fprintf(a.Err, "Checking that %s is still current (%s)...\n",
 		a.o.PlanFile, english.Plural(len(plan.Changes), "planned file", "planned files"))
-	a.progress.start(len(plan.Changes), "removing tags", a.removeTagsCalls)
-	rep, err := reconcile.ApplySavedPlan(ctx, a.lib.client, plan, a.options())
+	a.intr.during(a.stoppingCalls, nil)
+	a.session.progress.start(len(plan.Changes), "removing tags", a.removeTagsCalls)
+	rep, err := reconcile.ApplySavedPlan(ctx, a.session.lib.client, plan, a.options())
 	var stale *reconcile.StaleError
 	if errors.As(err, &stale) {
-		_ = a.finish(rep, nil)
-		return fmt.Errorf("refused a stale plan: %w", stale)
+		return a.conclude(rep, fmt.Errorf("refused a stale plan: %w", stale), "refused")
+	}
+	if err != nil && rep != nil && !sentCalls(rep) {
+		if ctx.Err() != nil {
+			err = interruptedError{msg: "interrupted while checking the plan: nothing was changed"}
+			rep.Error = err.Error()
+		}
+		return a.conclude(rep, err, "ended")
 	}
 	return a.finish(rep, err)
 }
 
 // apply sends the plan's batches with a progress display.
 func (a *applier) apply(ctx context.Context, plan *reconcile.Plan) (*reconcile.Report, error) {
-	a.progress.start(len(plan.Changes), "removing tags", a.removeTagsCalls)
-	defer a.progress.finish()
-	return reconcile.Apply(ctx, a.lib.client, plan, a.options())
+	a.intr.during(a.stoppingCalls, nil)
+	a.session.progress.start(len(plan.Changes), "removing tags", a.removeTagsCalls)
+	defer a.session.progress.finish()
+	return reconcile.Apply(ctx, a.session.lib.client, plan, a.options())
+}
+
+// stoppingCalls says what an interrupt waits for while calls are sent.
+func (a *applier) stoppingCalls(f flight) string {
+	if f.calls == 0 && a.removeTagsCalls() == 0 {
+		return reading("writing the report")(f) // a saved plan is still being checked
+	}
+	if f.calls == 0 {
+		s := "no call is in flight and none will start; "
+		if f.reads > 0 {
+			s += "cancelling the reads in flight; "
+		}
+		return s + "writing the report"
+	}
+	return fmt.Sprintf("no new call will start; waiting up to %s for %s in flight; press Ctrl-C again to abandon %s",
+		a.o.Grace, english.Plural(f.calls, "call", "calls"), them(f.calls))
 }
 
 // removeTagsCalls returns the removeTags calls sent so far, retries included.
-func (a *applier) removeTagsCalls() int64 { return a.lib.client.Stats().RemoveTags }
+func (a *applier) removeTagsCalls() int64 { return a.session.lib.client.Stats().RemoveTags }
 
 func (a *applier) options() reconcile.ApplyOptions {
+	src := a.session.lib.source()
 	return reconcile.ApplyOptions{
 		Tool:        a.version,
+		Source:      &src,
 		Concurrency: a.o.Concurrency,
 		Grace:       a.o.Grace,
-		Progress:    func(done, _ int) { a.progress.set(done) },
+		Progress:    func(done, _ int) { a.session.progress.set(done) },
 	}
 }
 
-// finish writes the reports, saves a --library snapshot, prints the outcome
-// and turns it into the error that decides the exit code.
+// ended reports a run that stopped before it sent any change: every file of
+// plan (if there is one) is pending, and the report says why.
+func (a *applier) ended(plan *reconcile.Plan, err error) error {
+	var lib reconcile.Library
+	if a.session != nil && a.session.lib != nil {
+		lib = a.session.lib.client
+	}
+	rep := reconcile.EndedReport("apply", a.version, a.started, plan, lib, err)
+	if plan == nil && a.session != nil {
+		rep.Summary.FilesScanned = a.session.scanned
+	}
+	return a.conclude(rep, err, "ended")
+}
+
+// refuse reports a plan that the run refused to apply: nothing was sent.
+func (a *applier) refuse(plan *reconcile.Plan, err error) error {
+	rep := reconcile.PlanReport(plan)
+	rep.Error = err.Error()
+	return a.conclude(rep, err, "refused")
+}
+
+// finish reports a run that applied its plan, wholly or in part.
 func (a *applier) finish(rep *reconcile.Report, runErr error) error {
-	a.progress.finish()
-	if rep == nil {
-		return runErr
+	return a.conclude(rep, runErr, "applied")
+}
+
+// conclude ends every apply run: it saves a changed --library snapshot (a
+// snapshot that cannot be saved makes its files pending again: the report
+// never claims a change that was not kept), writes the reports (to a
+// fallback file when they cannot be written), prints the outcome on stdout
+// and returns the error that decides the exit code. how is "applied",
+// "refused" or "ended" (stopped before any change).
+func (a *applier) conclude(rep *reconcile.Report, runErr error, how string) error {
+	a.intr.during(func(flight) string { return "writing the report" }, nil)
+	if a.session != nil {
+		a.session.progress.finish()
 	}
+	rep.Command = "apply"
 	if rep.StartedAt.IsZero() {
-		rep.StartedAt = a.started
+		rep.StartedAt = a.started.UTC()
 	}
-	if saveErr := a.lib.save(); saveErr != nil {
-		runErr = errors.Join(runErr, saveErr)
+	interrupted := rep.Interrupted || errors.Is(runErr, context.Canceled)
+	rep.Interrupted = interrupted
+	if runErr != nil && rep.Error == "" {
+		rep.Error = runErr.Error()
 	}
-	if err := writeReports(a.o.Reports, rep); err != nil {
-		runErr = errors.Join(runErr, err)
-	}
+
+	saveErr := a.saveLibrary(rep)
+	reportErr := a.writeReports(rep)
 	_ = stepSummary(func(w io.Writer) error { return reconcile.RenderReportMarkdown(w, rep) })
-	if rep.Command == "apply" && !strings.HasPrefix(rep.Error, "refused") {
-		s := rep.Summary
-		outcome := outcomeWord(rep, runErr)
-		line := fmt.Sprintf("Apply %s: %s changed, %s removed, %d failed, %d missing, %d pending. Report: %s",
-			outcome, english.Plural(s.FilesChanged, "file", "files"), english.Plural(s.TagsRemoved, "tag", "tags"),
-			s.FilesFailed, s.FilesMissing, s.FilesPending, a.o.Reports[0])
-		fmt.Fprintf(a.Out, "\n%s\n", ansi.Style(outcome == "complete" && a.global.color(a.Out), ansi.Green, line))
-	}
+	fmt.Fprintf(a.Out, "\n%s\n", a.headline(rep, runErr, saveErr, how))
+
 	switch {
-	case rep.Interrupted || errors.Is(runErr, context.Canceled):
+	case reportErr != nil || saveErr != nil:
+		var errs []error
+		if runErr != nil && !errors.Is(runErr, context.Canceled) {
+			errs = append(errs, runErr)
+		}
+		return errors.Join(append(errs, saveErr, reportErr)...)
+	case interrupted && how == "applied":
 		return interruptedError{}
 	case runErr != nil:
 		return runErr
@@ -235,6 +354,52 @@ func (a *applier) finish(rep *reconcile.Report, runErr error) error {
 		return &incompleteError{failed: rep.Summary.FilesFailed}
 	}
 	return nil
+}
+
+// saveLibrary writes a --library snapshot back to its file when a call that
+// changes tags reached it (a run that changed nothing leaves the file as it
+// is), and marks the report's changes unsaved when that fails.
+func (a *applier) saveLibrary(rep *reconcile.Report) error {
+	if a.session == nil || a.session.lib == nil || a.session.lib.handler == nil {
+		return nil
+	}
+	if st := a.session.lib.client.Stats(); st.RemoveTags+st.AddTags+st.RemoveAITags == 0 {
+		return nil
+	}
+	err := a.session.lib.save()
+	if err == nil {
+		return nil
+	}
+	why := "not saved: the change was made in memory, but " + err.Error()
+	reconcile.MarkUnsaved(rep, why)
+	if rep.Error == "" {
+		rep.Error = err.Error() + "; nothing was saved"
+	}
+	return fmt.Errorf("%w: nothing was saved, so the report lists the files as pending", err)
+}
+
+// headline is the outcome on stdout, in one line.
+func (a *applier) headline(rep *reconcile.Report, runErr, saveErr error, how string) string {
+	report := a.o.Reports[0]
+	var stale *reconcile.StaleError
+	switch {
+	case how == "refused" && errors.As(runErr, &stale):
+		return fmt.Sprintf("Apply refused: the plan is stale; nothing was changed. Report: %s", report)
+	case how == "refused":
+		return fmt.Sprintf("Apply refused: nothing was changed. Report: %s", report)
+	case how == "ended" && rep.Interrupted:
+		return fmt.Sprintf("Apply interrupted before any change: nothing was changed. Report: %s", report)
+	case how == "ended":
+		return fmt.Sprintf("Apply failed before any change: nothing was changed. Report: %s", report)
+	case saveErr != nil:
+		return fmt.Sprintf("Apply failed: the library file could not be written, so nothing was saved. Report: %s", report)
+	}
+	s := rep.Summary
+	outcome := outcomeWord(rep, runErr)
+	line := fmt.Sprintf("Apply %s: %s changed, %s removed, %d failed, %d missing, %d pending. Report: %s",
+		outcome, english.Plural(s.FilesChanged, "file", "files"), english.Plural(s.TagsRemoved, "tag", "tags"),
+		s.FilesFailed, s.FilesMissing, s.FilesPending, report)
+	return ansi.Style(outcome == "complete" && a.o.Global.color(a.Out), ansi.Green, line)
 }
 
 func outcomeWord(rep *reconcile.Report, err error) string {
@@ -249,10 +414,14 @@ func outcomeWord(rep *reconcile.Report, err error) string {
 	return "complete"
 }
 
-// refused is the report of an apply that sent nothing: every file pending.
-func refused(plan *reconcile.Plan, why string) *reconcile.Report {
-	rep := reconcile.PlanReport(plan)
-	rep.Command = "apply"
-	rep.Error = "refused: " + why
-	return rep
+// sentCalls reports whether a run sent any removeTags call.
+func sentCalls(rep *reconcile.Report) bool {
+	return rep.Summary.APICalls.RemoveTags > 0
+}
+
+func them(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 
 	"github.com/tagprune/tagprune/api"
@@ -37,10 +38,13 @@ func (e *incompleteError) Error() string {
 }
 
 // interruptedError is a run stopped by SIGINT or SIGTERM; it matches
-// context.Canceled.
-type interruptedError struct{}
+// context.Canceled. msg says what the run did before it stopped.
+type interruptedError struct{ msg string }
 
-func (interruptedError) Error() string {
+func (e interruptedError) Error() string {
+	if e.msg != "" {
+		return e.msg
+	}
 	return "interrupted: no new call was started; the report lists changed and pending files; run apply again to finish"
 }
 
@@ -78,12 +82,13 @@ func printError(w io.Writer, err error) {
 	}
 }
 
-// hint says what a person can do about an error, from its kind; it returns
-// "" for other errors and for an interrupted run. The api and reconcile
-// packages report what happened; the advice, which names flags, commands and
-// variables, is the CLI's.
+// hint says what a person can do about an error, from its kind, once: it
+// names the flags and variables that the error's own text does not. It
+// returns "" for errors that need no advice and for an interrupted run. The
+// api and reconcile packages report what happened; the advice, which names
+// flags, commands and variables, is the CLI's.
 func hint(err error) string {
-	if errors.Is(err, context.Canceled) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, api.ErrStopped) {
 		return ""
 	}
 	if h := planHint(err); h != "" {
@@ -93,21 +98,35 @@ func hint(err error) string {
 	if !errors.As(err, &ae) {
 		return ""
 	}
+	urlFlag := "--" + flagAPIURL + " (or " + envAPIURL + ")"
 	switch {
 	case errors.Is(err, api.ErrAuth) && ae.StatusCode == http.StatusUnauthorized:
-		return "set IMAGEKIT_PRIVATE_KEY, or --private-key-file FILE, to the account's private API key"
+		return fmt.Sprintf("set %s, or --%s FILE, to the account's private API key", envPrivateKey, flagPrivateKeyFile)
 	case errors.Is(err, api.ErrAuth):
-		return "use a private key allowed to manage files, in IMAGEKIT_PRIVATE_KEY or --private-key-file"
+		return fmt.Sprintf("use a private key allowed to manage files, in %s or --%s", envPrivateKey, flagPrivateKeyFile)
+	case errors.Is(err, api.ErrRedirect):
+		return "tagprune follows no redirect, so that the key goes nowhere but the API it is given: " +
+			"if the new location is the ImageKit API, set " + urlFlag + " to it"
+	case errors.Is(err, api.ErrNotListening):
+		return "check " + urlFlag + ": is the address right, and is the API up?"
+	case errors.Is(err, api.ErrTransport) && isTimeout(err):
+		return "if the API is only slow, raise --" + flagTimeout
 	case errors.Is(err, api.ErrTransport):
-		return "check --api-url (or IMAGEKIT_API_URL) and the network; if the API is only slow, raise --timeout"
-	case errors.Is(err, api.ErrDecode):
-		return "check that --api-url (or IMAGEKIT_API_URL) points at the ImageKit API"
+		return "check " + urlFlag + " and the network"
+	case errors.Is(err, api.ErrWaitTooLong):
+		return "raise --" + flagMaxRateLimitWait + " to wait it out, or run again later; every job using the account's key shares its rate limit"
 	case errors.Is(err, api.ErrRateLimited):
 		return "every client using the account's key shares its rate limit: stop other jobs using it, or try again later"
+	case errors.Is(err, api.ErrEndlessListing):
+		return "the server does not page its listings like the ImageKit API (skip and limit): check that " + urlFlag + " points at the ImageKit API"
+	case errors.Is(err, api.ErrDecode):
+		return "check that " + urlFlag + " points at the ImageKit API"
 	case errors.Is(err, api.ErrServer):
 		return "the API is failing: try again later; removing tags again is safe"
-	case errors.Is(err, api.ErrNotFound):
+	case errors.Is(err, api.ErrNotFound) && (len(ae.MissingFileIDs) > 0 || ae.Op == api.OpDetails):
 		return "a file was deleted since it was read: re-plan to refresh"
+	case errors.Is(err, api.ErrNotFound):
+		return "the API has no such endpoint: check that " + urlFlag + " points at the ImageKit API"
 	case errors.Is(err, api.ErrBadRequest):
 		return "the API refused the request as sent: check the manifest's searchQuery and tags"
 	}
@@ -124,7 +143,7 @@ func planHint(err error) string {
 	)
 	switch {
 	case errors.As(err, &stale):
-		return "the library changed since the plan was made: run tagprune plan --out again, review it, and apply the new plan"
+		return "the library changed since the plan was made: make the plan again (tagprune plan --out PLANFILE), review it, and apply the new one"
 	case errors.As(err, &source):
 		return "apply the plan to the library it was made from, or make a new plan against this one"
 	case errors.Is(err, reconcile.ErrInconsistentPlan), errors.As(err, &planFile):
@@ -133,6 +152,13 @@ func planHint(err error) string {
 		return "this version of tagprune cannot carry out that part of the manifest yet: remove it, or upgrade"
 	}
 	return ""
+}
+
+// isTimeout reports whether a transport error is a timeout: the per-request
+// one, or the network's.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
 // namesRequestURL reports whether err's text already names the API URL it

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 
@@ -26,6 +27,8 @@ func TestExitCode(t *testing.T) {
 		{"FailedFilesAreThree", &incompleteError{failed: 2}, exitIncomplete},
 		{"StalePlanIsFourThroughWrapping", fmt.Errorf("refused a stale plan: %w", &reconcile.StaleError{Check: &reconcile.PlanCheck{}}), exitStale},
 		{"InterruptedApplyIs130", interruptedError{}, exitInterrupted},
+		{"InterruptedReadIs130", interruptedError{msg: "interrupted while reading the library: nothing was changed"}, exitInterrupted},
+		{"ManifestErrorsAreOne", &manifestErrors{n: 2, first: "m.yaml:1:1: bad"}, exitError},
 		{"InterruptIs130", fmt.Errorf("read: %w", context.Canceled), exitInterrupted},
 		{"InterruptedAPICallIs130", &api.Error{Op: "list files", Kind: api.ErrTransport, Err: context.Canceled}, exitInterrupted},
 	}
@@ -76,6 +79,67 @@ func TestPrintError(t *testing.T) {
 			err:      &api.Error{Op: "file details", URL: "https://api.example/v1/files/x/details", StatusCode: 404, Kind: api.ErrNotFound},
 			want:     []string{"HTTP 404", "Hint: "},
 			wantHint: "re-plan to refresh",
+		},
+		{
+			name: "NothingListeningPointsAtTheURLSetting",
+			err: &api.Error{Op: "list files", Method: "GET", URL: "http://127.0.0.1:9/v1/files", Kind: api.ErrTransport,
+				Attempts: 3, Err: fmt.Errorf("dial: %w", api.ErrNotListening)},
+			want:     []string{"http://127.0.0.1:9", "--api-url", "IMAGEKIT_API_URL"},
+			wantHint: "check --api-url (or IMAGEKIT_API_URL)",
+			wantNone: []string{"--timeout"},
+		},
+		{
+			name: "TimeoutSuggestsTheTimeoutFlag",
+			err: &api.Error{Op: "list files", URL: "https://api.example/v1/files", Kind: api.ErrTransport, Attempts: 8,
+				Err: fmt.Errorf("no complete answer within the 30s request timeout: %w", context.DeadlineExceeded)},
+			want:     []string{"--timeout"},
+			wantHint: "raise --timeout",
+		},
+		{
+			name: "RedirectSaysToPointTheURLAtTheNewLocation",
+			err: &api.Error{Op: "list files", Method: "GET", URL: "https://api.example/v1/files", StatusCode: 307,
+				Kind: api.ErrRedirect, Location: "http://other.example/v1/files", RequestID: "rq-1"},
+			want:     []string{"HTTP 307", "http://other.example/v1/files", "--api-url", "rq-1"},
+			wantHint: "follows no redirect",
+		},
+		{
+			name: "RateLimitWaitOverTheCapNamesTheCapFlag",
+			err: &api.Error{Op: "remove tags", URL: "https://api.example/v1/files/removeTags", StatusCode: 429, Kind: api.ErrRateLimited,
+				Reset: 20 * time.Minute, Err: fmt.Errorf("%w (15m0s)", api.ErrWaitTooLong), RequestID: "rq-2"},
+			want:     []string{"--max-rate-limit-wait", "20m0s", "rq-2"},
+			wantHint: "raise --max-rate-limit-wait",
+		},
+		{
+			name:     "EndlessListingSaysTheServerDoesNotPage",
+			err:      &api.Error{Op: "list files", URL: "http://127.0.0.1:9/v1/files", Kind: api.ErrEndlessListing, Err: errors.New("the same page twice")},
+			want:     []string{"--api-url"},
+			wantHint: "does not page its listings like the ImageKit API",
+		},
+		{
+			name: "MissingFilesOfACallSayReplan",
+			err: fmt.Errorf("removing tags: %w", &api.Error{Op: "remove tags", URL: "https://api.example/v1/files/removeTags", StatusCode: 404,
+				Kind: api.ErrNotFound, MissingFileIDs: []string{"f1"}, RequestID: "rq-3"}),
+			want:     []string{"f1", "rq-3"},
+			wantHint: "re-plan to refresh",
+		},
+		{
+			name:     "ListingNotFoundPointsAtTheURL",
+			err:      &api.Error{Op: "list files", URL: "https://api.example/v1/v1/files", StatusCode: 404, Kind: api.ErrNotFound},
+			want:     []string{"HTTP 404", "--api-url"},
+			wantHint: "no such endpoint",
+			wantNone: []string{"re-plan"},
+		},
+		{
+			name:     "StalePlanSaysToPlanAgainOnce",
+			err:      fmt.Errorf("refused a stale plan: %w", &reconcile.StaleError{Check: &reconcile.PlanCheck{Checked: 2}}),
+			want:     []string{"plan again"},
+			wantHint: "plan again",
+		},
+		{
+			name:     "StoppedCallGetsNoHint",
+			err:      &api.Error{Op: "remove tags", URL: "https://api.example/v1/files/removeTags", Kind: api.ErrStopped, Err: context.Canceled},
+			want:     []string{"Error: "},
+			wantNone: []string{"Hint:"},
 		},
 		{
 			name:     "InterruptedCallGetsNoHint",

@@ -50,9 +50,13 @@ Examples:
 }
 
 func parseExport(c *urfave.Context) (*exportOptions, error) {
+	src, err := parseSource(c)
+	if err != nil {
+		return nil, err
+	}
 	o := &exportOptions{
 		Global: parseGlobal(c),
-		Source: parseSource(c),
+		Source: src,
 		Out:    c.String(flagOut),
 		Folder: c.String(flagPath),
 	}
@@ -69,10 +73,14 @@ func parseExport(c *urfave.Context) (*exportOptions, error) {
 }
 
 func runExport(ctx context.Context, e *env, o *exportOptions) error {
+	if err := preflight([]file{{"--" + flagOut, o.Out}}, sourceInputs(o.Source, nil, "")); err != nil {
+		return fmt.Errorf("%w; nothing was sent", err)
+	}
 	s, err := openSession(ctx, e, o.Global, nil, o.Source)
 	if err != nil {
 		return err
 	}
+	e.intr.during(reading("the snapshot is not written"), nil)
 	var n int
 	var readErr error
 	err = atomicfile.Write(o.Out, func(w io.Writer) error {
@@ -80,6 +88,8 @@ func runExport(ctx context.Context, e *env, o *exportOptions) error {
 		return readErr
 	})
 	switch {
+	case readErr != nil && ctx.Err() != nil:
+		return interruptedError{msg: fmt.Sprintf("interrupted while exporting: %s is left as it was", o.Out)}
 	case readErr != nil:
 		if where := s.lib.unnamed(readErr); where != "" {
 			return fmt.Errorf("export %s from %s: %w", o.Folder, where, readErr)

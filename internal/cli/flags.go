@@ -31,6 +31,13 @@ const (
 	flagMaxChanges       = "max-changes"
 	flagGrace            = "grace"
 	flagPath             = "path"
+	flagMaxRateLimitWait = "max-rate-limit-wait"
+)
+
+// Environment variables, each written once.
+const (
+	envAPIURL     = "IMAGEKIT_API_URL"
+	envPrivateKey = "IMAGEKIT_PRIVATE_KEY"
 )
 
 // Defaults that no other package defines. The others come from api and
@@ -114,31 +121,42 @@ func isSetHere(c *urfave.Context, name string) bool {
 
 // sourceOptions say where the library is: the API or a local snapshot.
 type sourceOptions struct {
-	APIURL         string
-	PrivateKeyFile string
-	Library        string
-	Timeout        time.Duration
+	APIURL           string
+	PrivateKeyFile   string
+	Library          string
+	Timeout          time.Duration
+	MaxRateLimitWait time.Duration // cap on one wait for the API's rate limit
 }
 
 // sourceFlags are the flags of sourceOptions.
 func sourceFlags() []urfave.Flag {
 	return []urfave.Flag{
-		&urfave.StringFlag{Name: flagAPIURL, EnvVars: []string{"IMAGEKIT_API_URL"}, Value: api.DefaultBaseURL,
+		&urfave.StringFlag{Name: flagAPIURL, EnvVars: []string{envAPIURL}, Value: api.DefaultBaseURL,
 			Usage: "ImageKit API base URL; plain http:// only for loopback hosts"},
-		&urfave.StringFlag{Name: flagPrivateKeyFile, Usage: "read the private API key from `FILE` (else IMAGEKIT_PRIVATE_KEY)", TakesFile: true},
+		&urfave.StringFlag{Name: flagPrivateKeyFile, Usage: "read the private API key from `FILE` (else " + envPrivateKey + ")", TakesFile: true},
 		&urfave.StringFlag{Name: flagLibrary, Usage: "work on a local library snapshot `FILE` (JSON) instead of the API; no key needed", TakesFile: true},
 		&urfave.DurationFlag{Name: flagTimeout, Value: api.DefaultTimeout,
 			Usage: "give up on one HTTP request after `DUR` without a complete answer (it is then retried)"},
+		&urfave.DurationFlag{Name: flagMaxRateLimitWait, Value: api.DefaultRateLimitWait,
+			Usage: "wait at most `DUR` when the API's rate limit asks for a pause (HTTP 429); a longer one fails the call"},
 	}
 }
 
-func parseSource(c *urfave.Context) sourceOptions {
-	return sourceOptions{
-		APIURL:         c.String(flagAPIURL),
-		PrivateKeyFile: c.String(flagPrivateKeyFile),
-		Library:        c.String(flagLibrary),
-		Timeout:        c.Duration(flagTimeout),
+func parseSource(c *urfave.Context) (sourceOptions, error) {
+	o := sourceOptions{
+		APIURL:           c.String(flagAPIURL),
+		PrivateKeyFile:   c.String(flagPrivateKeyFile),
+		Library:          c.String(flagLibrary),
+		Timeout:          c.Duration(flagTimeout),
+		MaxRateLimitWait: c.Duration(flagMaxRateLimitWait),
 	}
+	if o.Timeout <= 0 {
+		return o, fmt.Errorf("--%s %s: want a positive duration such as %s", flagTimeout, o.Timeout, api.DefaultTimeout)
+	}
+	if o.MaxRateLimitWait <= 0 {
+		return o, fmt.Errorf("--%s %s: want a positive duration such as %s", flagMaxRateLimitWait, o.MaxRateLimitWait, api.DefaultRateLimitWait)
+	}
+	return o, nil
 }
 
 func manifestFlag() urfave.Flag {

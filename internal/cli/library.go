@@ -6,13 +6,21 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/tagprune/tagprune/api"
 	"github.com/tagprune/tagprune/api/imagekittest"
 	"github.com/tagprune/tagprune/internal/atomicfile"
+	"github.com/tagprune/tagprune/internal/inputfile"
+	"github.com/tagprune/tagprune/reconcile"
 )
+
+// maxKeyFile bounds a --private-key-file: an ImageKit private key is a few
+// dozen characters, so anything larger is not a key file.
+const maxKeyFile = 4 << 10
 
 // library is where a command reads and changes files: the ImageKit API, or a
 // local snapshot served in process by the emulator's handler.
@@ -23,9 +31,11 @@ type library struct {
 	file    string                // the snapshot file in --library mode
 }
 
-// openLibrary builds the client for the library o names. Nothing is sent
-// yet; in --library mode the snapshot is read, which ctx can interrupt.
-func openLibrary(ctx context.Context, o sourceOptions, version string, logger *slog.Logger) (*library, error) {
+// openLibrary builds the client for the library o names; its requests go
+// through in, and its long waits are shown by onWait. Nothing is sent yet;
+// in --library mode the snapshot is read (a regular file only, size-limited),
+// which ctx can interrupt.
+func openLibrary(ctx context.Context, o sourceOptions, version string, logger *slog.Logger, in *interrupt, onWait func(api.Wait)) (*library, error) {
 	ua := "tagprune/" + version
 	if o.Library != "" {
 		lib, err := imagekittest.OpenLibrary(ctx, o.Library)
@@ -33,10 +43,14 @@ func openLibrary(ctx context.Context, o sourceOptions, version string, logger *s
 			return nil, fmt.Errorf("--%s: %w", flagLibrary, err)
 		}
 		h := imagekittest.NewLibraryHandler(lib)
+		var served http.Handler = h
+		if in != nil {
+			served = in.handler(h)
+		}
 		client, err := api.New(
 			// The handler runs in process: this URL is never dialled.
 			api.WithBaseURL("http://127.0.0.1"),
-			api.WithHandler(h),
+			api.WithHandler(served),
 			api.WithUserAgent(ua),
 			api.WithRate(0, 0),
 			api.WithLogger(logger),
@@ -50,17 +64,25 @@ func openLibrary(ctx context.Context, o sourceOptions, version string, logger *s
 	if err != nil {
 		return nil, err
 	}
-	if o.Timeout <= 0 {
-		return nil, fmt.Errorf("--%s %s: want a positive duration such as 30s", flagTimeout, o.Timeout)
-	}
-	client, err := api.New(
+	opts := []api.Option{
 		api.WithBaseURL(o.APIURL),
 		api.WithPrivateKey(key),
 		api.WithUserAgent(ua),
 		api.WithTimeout(o.Timeout),
+		api.WithRetry(api.RetryPolicy{RateLimitWait: o.MaxRateLimitWait}),
 		api.WithLogger(logger),
-	)
+	}
+	if in != nil {
+		opts = append(opts, api.WithHTTPClient(&http.Client{Transport: in.apiTransport()}))
+	}
+	if onWait != nil {
+		opts = append(opts, api.WithWaitHook(onWait))
+	}
+	client, err := api.New(opts...)
 	if err != nil {
+		if len(key) < api.MinKeyLength {
+			return nil, fmt.Errorf("%w (%s)", err, keySource(o.PrivateKeyFile))
+		}
 		return nil, fmt.Errorf("--%s: %w", flagAPIURL, err)
 	}
 	return &library{client: client, where: o.APIURL}, nil
@@ -99,12 +121,30 @@ func writeLibrary(path string, lib *imagekittest.Library) error {
 	})
 }
 
+// source returns the source of the run: the snapshot file as given, cleaned,
+// or the API's base URL as the client normalised it (no trailing slash, no
+// /v1), so that the spellings of one URL compare equal.
+func (l *library) source() reconcile.Source {
+	if l.handler != nil {
+		return reconcile.Source{Library: filepath.Clean(l.file)}
+	}
+	return reconcile.Source{APIURL: l.client.BaseURL()}
+}
+
 // privateKey reads the key from the file path names, else from
-// IMAGEKIT_PRIVATE_KEY.
+// IMAGEKIT_PRIVATE_KEY. A key file must be a regular file of at most
+// maxKeyFile bytes: a named pipe or a device is refused before it is
+// opened.
 func privateKey(path string) (string, error) {
 	if path != "" {
-		b, err := os.ReadFile(path)
+		b, err := inputfile.ReadFile(path, maxKeyFile)
 		if err != nil {
+			switch {
+			case errors.Is(err, inputfile.ErrTooLarge):
+				return "", fmt.Errorf("--%s: %w: it must hold only your ImageKit private API key", flagPrivateKeyFile, err)
+			case errors.Is(err, inputfile.ErrNotRegular):
+				return "", fmt.Errorf("--%s: %w; give the path of a file that holds the key", flagPrivateKeyFile, err)
+			}
 			return "", fmt.Errorf("--%s: %w", flagPrivateKeyFile, err)
 		}
 		key := strings.TrimSpace(string(b))
@@ -113,9 +153,17 @@ func privateKey(path string) (string, error) {
 		}
 		return key, nil
 	}
-	if key := strings.TrimSpace(os.Getenv("IMAGEKIT_PRIVATE_KEY")); key != "" {
+	if key := strings.TrimSpace(os.Getenv(envPrivateKey)); key != "" {
 		return key, nil
 	}
-	return "", errors.New("no private API key: set IMAGEKIT_PRIVATE_KEY or pass --private-key-file FILE " +
-		"(or work on a snapshot with --library FILE)")
+	return "", fmt.Errorf("no private API key: set %s or pass --%s FILE (or work on a snapshot with --%s FILE)",
+		envPrivateKey, flagPrivateKeyFile, flagLibrary)
+}
+
+// keySource names where the key came from, for messages.
+func keySource(path string) string {
+	if path != "" {
+		return "from --" + flagPrivateKeyFile + " " + path
+	}
+	return "from " + envPrivateKey
 }

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	urfave "github.com/urfave/cli/v2"
 
+	"github.com/tagprune/tagprune/api"
 	"github.com/tagprune/tagprune/reconcile"
 )
 
@@ -56,9 +58,13 @@ Examples:
 }
 
 func parsePlan(c *urfave.Context) (*planOptions, error) {
+	src, err := parseSource(c)
+	if err != nil {
+		return nil, err
+	}
 	o := &planOptions{
 		Global:           parseGlobal(c),
-		Source:           parseSource(c),
+		Source:           src,
 		Manifests:        c.StringSlice(flagManifest),
 		Out:              c.String(flagOut),
 		Format:           c.String(flagFormat),
@@ -81,11 +87,26 @@ func parsePlan(c *urfave.Context) (*planOptions, error) {
 	return o, nil
 }
 
+// files returns what the run writes and what it reads, for the preflight.
+func (o *planOptions) files() (outputs, inputs []file) {
+	if o.Out != "" {
+		outputs = append(outputs, file{"--" + flagOut, o.Out})
+	}
+	for _, r := range o.Reports {
+		outputs = append(outputs, file{"--" + flagReport, r})
+	}
+	return outputs, sourceInputs(o.Source, o.Manifests, "")
+}
+
 func runPlan(ctx context.Context, e *env, o *planOptions) error {
+	if err := preflight(o.files()); err != nil {
+		return fmt.Errorf("%w; nothing was sent", err)
+	}
 	s, err := openSession(ctx, e, o.Global, o.Manifests, o.Source)
 	if err != nil {
 		return err
 	}
+	e.intr.during(reading(""), nil)
 	plan, err := s.plan(ctx, o.BatchSize)
 	if err != nil {
 		return err
@@ -111,7 +132,8 @@ func runPlan(ctx context.Context, e *env, o *planOptions) error {
 		if err := reconcile.WritePlan(o.Out, plan); err != nil {
 			return fmt.Errorf("save the plan: %w", err)
 		}
-		fmt.Fprintf(e.Err, "Saved the plan to %s. Apply exactly this plan with: tagprune apply %s\n", o.Out, o.Out)
+		fmt.Fprintf(e.Err, "Saved the plan to %s. Apply exactly this plan with: %s\n", o.Out,
+			applyCommandLine(o.Out, s.lib.source(), o.Source.PrivateKeyFile))
 	}
 	if err := writeReports(o.Reports, reconcile.PlanReport(plan)); err != nil {
 		return err
@@ -123,4 +145,33 @@ func runPlan(ctx context.Context, e *env, o *planOptions) error {
 		return errChanges
 	}
 	return nil
+}
+
+// applyCommandLine is the command that applies the plan saved at planFile
+// to the library src names: the snapshot file, or the API URL when it is
+// not the default one, and keyFile when the key came from one. The private
+// key itself is never part of it. Arguments are quoted for a POSIX shell
+// where they need it.
+func applyCommandLine(planFile string, src reconcile.Source, keyFile string) string {
+	args := []string{"tagprune", "apply", shellWord(planFile)}
+	switch {
+	case src.Library != "":
+		args = append(args, "--"+flagLibrary, shellWord(src.Library))
+	default:
+		if src.APIURL != api.DefaultBaseURL {
+			args = append(args, "--"+flagAPIURL, shellWord(src.APIURL))
+		}
+		if keyFile != "" {
+			args = append(args, "--"+flagPrivateKeyFile, shellWord(keyFile))
+		}
+	}
+	return strings.Join(args, " ")
+}
+
+// shellWord quotes s for a POSIX shell unless it needs no quoting.
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@%+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

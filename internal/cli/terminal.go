@@ -2,11 +2,13 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -61,18 +63,24 @@ func (g globalOptions) logger(w io.Writer) (*slog.Logger, error) {
 }
 
 // progress shows a progress bar on stderr when it is a terminal and --quiet
-// was not given; otherwise every method does nothing. While listing (an
-// unknown total) it shows the files read so far and the read rate; while
-// applying, the files done of the total, the removeTags calls sent, the rate
-// and the time left.
+// was not given; otherwise it draws nothing, and its lines for people are
+// written as they are. While listing (an unknown total) it shows the files
+// read so far and the read rate; while applying, the files done of the
+// total, the removeTags calls sent, the rate and the time left. A note, such
+// as a wait being counted down, follows the label. It is safe for
+// concurrent use.
 type progress struct {
-	w   io.Writer
-	on  bool
-	bar *progressbar.ProgressBar
+	w  io.Writer
+	on bool
 
+	mu          sync.Mutex
+	bar         *progressbar.ProgressBar
 	description string
 	total       int
+	n           int
 	calls       func() int64 // removeTags calls sent so far, if known
+	note        string       // shown after the label; "" for none
+	noteLine    bool         // the note is drawn on a line of its own
 }
 
 func newProgress(g globalOptions, stderr io.Writer) *progress {
@@ -91,11 +99,13 @@ func (p *progress) start(total int, description string, calls func() int64) {
 	if !p.on {
 		return
 	}
-	p.finish()
-	p.description, p.total, p.calls = description, total, calls
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.finishLocked()
+	p.description, p.total, p.calls, p.n = description, total, calls, 0
 	opts := []progressbar.Option{
 		progressbar.OptionSetWriter(p.w),
-		progressbar.OptionSetDescription(p.label(0)),
+		progressbar.OptionSetDescription(p.label()),
 		progressbar.OptionShowIts(),
 		progressbar.OptionSetItsString("files"),
 		progressbar.OptionThrottle(100 * time.Millisecond),
@@ -109,30 +119,78 @@ func (p *progress) start(total int, description string, calls func() int64) {
 	p.bar = progressbar.NewOptions(total, opts...)
 }
 
-// label is the text in front of the bar after n steps.
-func (p *progress) label(n int) string {
+// label is the text in front of the bar.
+func (p *progress) label() string {
 	s := p.description
 	if p.total < 0 {
-		s += ": " + english.Plural(n, "file", "files") + " read"
+		s += ": " + english.Plural(p.n, "file", "files") + " read"
 	}
 	if p.calls != nil {
 		s += ", " + english.Plural(int(p.calls()), "call", "calls")
+	}
+	if p.note != "" {
+		s += "; " + p.note
 	}
 	return s
 }
 
 // set moves the bar to n.
 func (p *progress) set(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.n = n
 	if p.bar != nil {
-		if p.total < 0 || p.calls != nil {
-			p.bar.Describe(p.label(n))
+		if p.total < 0 || p.calls != nil || p.note != "" {
+			p.bar.Describe(p.label())
 		}
 		_ = p.bar.Set(n)
 	}
 }
 
+// setNote shows s after the label, or on a line of its own when no bar is
+// drawn; "" removes it. It draws nothing when the display is off.
+func (p *progress) setNote(s string) {
+	if !p.on {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.note = s
+	if p.bar != nil {
+		p.bar.Describe(p.label())
+		_ = p.bar.Set(p.n)
+		return
+	}
+	fmt.Fprint(p.w, "\r\x1b[K"+s)
+	p.noteLine = s != ""
+}
+
+// say writes line for people on stderr, below the bar if one is drawn.
+func (p *progress) say(line string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar != nil {
+		_ = p.bar.Clear()
+	} else if p.noteLine {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+	fmt.Fprintln(p.w, line)
+	if p.bar != nil {
+		p.bar.Describe(p.label())
+		_ = p.bar.Set(p.n)
+	} else if p.noteLine {
+		fmt.Fprint(p.w, p.note)
+	}
+}
+
 // finish removes the bar.
 func (p *progress) finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.finishLocked()
+}
+
+func (p *progress) finishLocked() {
 	if p.bar != nil {
 		_ = p.bar.Finish()
 		_ = p.bar.Clear()
@@ -141,11 +199,19 @@ func (p *progress) finish() {
 }
 
 // confirm asks on the terminal and reports whether the user typed "yes".
-func confirm(in io.Reader, out io.Writer, question string) bool {
+// It returns false, without waiting for the answer, once ctx ends.
+func confirm(ctx context.Context, in io.Reader, out io.Writer, question string) bool {
 	fmt.Fprintf(out, "%s\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", question)
-	line, err := bufio.NewReader(in).ReadString('\n')
-	if err != nil && line == "" {
+	answer := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(in).ReadString('\n')
+		answer <- line
+	}()
+	select {
+	case line := <-answer:
+		return strings.TrimSpace(line) == "yes"
+	case <-ctx.Done():
+		fmt.Fprintln(out)
 		return false
 	}
-	return strings.TrimSpace(line) == "yes"
 }
