@@ -31,7 +31,17 @@ type env struct {
 // given streams and returns the process exit code. version is the version
 // set at build time, or "dev". Run prints every error itself, once.
 func Run(ctx context.Context, args []string, s Streams, version string) int {
-	app := NewApp(s, version)
+	return RunBuild(ctx, args, s, Build{Version: version})
+}
+
+// RunBuild is Run for a build that stamped its commit as well as its
+// version, as a release does (see Build).
+func RunBuild(ctx context.Context, args []string, s Streams, b Build) int {
+	app := newApp(s, b)
+	if words, ok := completionRequest(args); ok {
+		writeCompletions(app, words, s.Out)
+		return exitOK
+	}
 	err := app.RunContext(ctx, reorderArgs(app, helpArgs(args)))
 	printError(s.Err, err)
 	return exitCode(err)
@@ -40,7 +50,11 @@ func Run(ctx context.Context, args []string, s Streams, version string) int {
 // NewApp returns the urfave/cli application: its commands, their flags and
 // their actions. Run is the way to run it; tests read its definition.
 func NewApp(s Streams, version string) *urfave.App {
-	e := &env{Streams: s, version: resolveVersion(version)}
+	return newApp(s, Build{Version: version})
+}
+
+func newApp(s Streams, b Build) *urfave.App {
+	e := &env{Streams: s, version: resolveVersion(b.Version)}
 	app := &urfave.App{
 		Name:  "tagprune",
 		Usage: "keep an ImageKit library's tags in line with a manifest kept in git",
@@ -54,7 +68,7 @@ Examples:
   IMAGEKIT_PRIVATE_KEY=... tagprune plan -f tagprune.yaml --detailed-exitcode
   IMAGEKIT_PRIVATE_KEY=... tagprune apply -f tagprune.yaml --auto-approve
   tagprune --log-level debug plan -f tagprune.yaml --library library.json`,
-		Version:              versionString(e.version),
+		Version:              versionString(b),
 		Reader:               s.In,
 		Writer:               s.Out,
 		ErrWriter:            s.Err,
@@ -71,6 +85,8 @@ Examples:
 			exportCommand(e),
 			schemaCommand(e),
 			emulatorCommand(e),
+			completionCommand(e),
+			manCommand(e),
 		},
 	}
 	for _, c := range app.Commands {
