@@ -10,12 +10,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	urfave "github.com/urfave/cli/v2"
+	"gopkg.in/yaml.v3"
 
 	"github.com/tagprune/tagprune/internal/cli"
 	"github.com/tagprune/tagprune/reconcile"
@@ -227,6 +229,46 @@ func TestExampleWorkflowPassesOnlyActionInputs(t *testing.T) {
 func stringOf(v any) string {
 	s, _ := v.(string)
 	return s
+}
+
+// readmeWorkflows returns the README's yaml blocks that use the action.
+func readmeWorkflows(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	for _, m := range regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllStringSubmatch(readFile(t, readmeFile), -1) {
+		if strings.Contains(m[1], "uses: "+actionUses) {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
+// TestReadmeWorkflowPassesOnlyActionInputs checks the README's workflow
+// snippets as the example workflow is checked.
+func TestReadmeWorkflowPassesOnlyActionInputs(t *testing.T) {
+	t.Parallel()
+	a := readAction(t)
+	snippets := readmeWorkflows(t)
+	require.NotEmpty(t, snippets, "the README shows how to use the action")
+	for _, snippet := range snippets {
+		var wf struct {
+			Jobs map[string]struct {
+				Steps []ciStep `yaml:"steps"`
+			} `yaml:"jobs"`
+		}
+		require.NoError(t, yaml.Unmarshal([]byte(snippet), &wf))
+		var uses int
+		for _, j := range wf.Jobs {
+			for _, s := range actionStepsOf(j.Steps) {
+				uses++
+				for k := range s.With {
+					assert.Contains(t, a.Inputs, k, "the README passes an input action.yml does not define")
+				}
+				assert.Equal(t, "${{ secrets.IMAGEKIT_PRIVATE_KEY }}", s.Env["IMAGEKIT_PRIVATE_KEY"])
+			}
+		}
+		assert.NotZero(t, uses)
+	}
 }
 
 // actionRun is one run of action.yml's steps by runStep.
@@ -655,10 +697,15 @@ func TestWorkflowsPassActionlint(t *testing.T) {
 	require.NoError(t, os.MkdirAll(workflows, 0o755))
 	require.NoError(t, os.Mkdir(filepath.Join(repo, ".git"), 0o755), "actionlint finds the repository by its .git")
 	copyFile(t, actionFile, filepath.Join(repo, "action.yml"))
-	text := readFile(t, githubExample)
-	local := regexp.MustCompile(regexp.QuoteMeta(actionUses)+`\S+`).ReplaceAllString(text, "./")
-	require.NotEqual(t, text, local)
-	require.NoError(t, os.WriteFile(filepath.Join(workflows, "tagprune.yml"), []byte(local), 0o644))
+	texts := map[string]string{"example.yml": readFile(t, githubExample)}
+	for i, snippet := range readmeWorkflows(t) {
+		texts["readme-"+strconv.Itoa(i)+".yml"] = snippet
+	}
+	for name, text := range texts {
+		local := regexp.MustCompile(regexp.QuoteMeta(actionUses)+`\S+`).ReplaceAllString(text, "./")
+		require.NotEqual(t, text, local, "%s uses the action", name)
+		require.NoError(t, os.WriteFile(filepath.Join(workflows, name), []byte(local), 0o644))
+	}
 	x := exec.Command(actionlint, "-oneline")
 	x.Dir = repo
 	out, err := x.CombinedOutput()

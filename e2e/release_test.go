@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tagprune/tagprune/reconcile"
 )
 
 // A release is built by GoReleaser from .goreleaser.yaml, which this
@@ -190,4 +193,28 @@ func TestVersionOfASourceBuild(t *testing.T) {
 	r := tagprune(t, cmd{args: []string{"--version"}})
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.Regexp(t, `^tagprune version dev \(commit ([0-9a-f]{40}( \(modified\))?|unknown), go1\.\d+\S* \w+/\w+\)\n$`, r.stdout)
+}
+
+// TestFormatsAndCompatibility holds the README's "Formats and
+// compatibility" to the code: the formatVersion it names is the one plans
+// and reports are written with, and a plan of another formatVersion is
+// refused with the message shown there, before any request.
+func TestFormatsAndCompatibility(t *testing.T) {
+	t.Parallel()
+	readme := readFile(t, readmeFile)
+	section := readme[strings.Index(readme, "## Formats and compatibility"):]
+	section = section[:strings.Index(section[3:], "\n## ")+3]
+	assert.Contains(t, section, fmt.Sprintf(`| plan (`+"`plan --out`, `--format json`"+`) | `+"`\"formatVersion\": %d`"+` | formatVersion %d only |`, reconcile.FormatVersion, reconcile.FormatVersion))
+	assert.Contains(t, section, fmt.Sprintf(`| report (`+"`--report FILE.json`"+`) | `+"`\"formatVersion\": %d`"+` | formatVersion %d only |`, reconcile.FormatVersion, reconcile.FormatVersion))
+
+	srv := emulator(t, exampleLibrary(t))
+	dir := t.TempDir()
+	copyFile(t, filepath.Join(planFixtures, "unknown-format-version.json"), filepath.Join(dir, "plan.json"))
+	r := tagprune(t, cmd{args: []string{"apply", "plan.json", "--report", "r.json"}, env: apiEnv(srv), dir: dir})
+	assert.Equal(t, exitError, r.code)
+	assert.NotContains(t, r.stdout, "Apply complete")
+	shown := regexp.MustCompile("(?s)```text\n(Error: reading plan plan.json: unsupported formatVersion.*?)\n```").FindStringSubmatch(section)
+	require.NotNil(t, shown, "the README shows the message")
+	assert.Equal(t, shown[1]+"\n", r.stderr, "the README shows the message as it is")
+	assert.Zero(t, emulatorStats(t, srv).Requests.List, "refused before any request")
 }
