@@ -663,7 +663,8 @@ func TestActionCommentsOnce(t *testing.T) {
 // every script of action.yml (actionlint does it for workflows, not for
 // actions).
 func TestActionScriptsPassShellcheck(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it runs before the tests that wait on timeouts, so
+	// that its CPU does not slow them.
 	if _, err := exec.LookPath("shellcheck"); err != nil {
 		t.Skip("shellcheck is not installed (.ci/run installs it)")
 	}
@@ -684,7 +685,8 @@ func TestActionScriptsPassShellcheck(t *testing.T) {
 // and the inputs each step passes to it. .ci/run lints the examples as
 // they are written too.
 func TestWorkflowsPassActionlint(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it runs before the tests that wait on timeouts, so
+	// that its CPU does not slow them.
 	actionlint := os.Getenv("ACTIONLINT")
 	if actionlint == "" {
 		var err error

@@ -87,7 +87,8 @@ func stampedVariables(ldflags string) []string {
 }
 
 func TestGoreleaserMatchesTheCode(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it runs before the tests that wait on timeouts, so
+	// that its CPU does not slow them.
 	g := readGoreleaser(t)
 	b := g.Builds[0]
 
