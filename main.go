@@ -12,12 +12,19 @@ import (
 	"github.com/tagprune/tagprune/internal/cli"
 )
 
-// version is set at build time with -ldflags "-X main.version=v1.2.3".
-var version = "dev"
+// version and commit are stamped by a release build:
+// -ldflags "-X main.version=v1.2.3 -X main.commit=<full git commit>".
+// A build from source keeps these values, and --version then reports what
+// the Go toolchain recorded (the module version, the VCS revision).
+var (
+	version = "dev"
+	commit  = ""
+)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Run(ctx, os.Args, cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, version)
+	code := cli.RunBuild(ctx, os.Args, cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr},
+		cli.Build{Version: version, Commit: commit})
 	stop()
 	os.Exit(code)
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -24,24 +25,44 @@ import (
 var (
 	githubExample = filepath.Join(repoRoot, "examples", "ci", "github-actions.yml")
 	gitlabExample = filepath.Join(repoRoot, "examples", "ci", "gitlab-ci.yml")
+	actionFile    = filepath.Join(repoRoot, "action.yml")
 )
+
+// actionUses is how a workflow names tagprune's own action.
+const actionUses = "tagprune/tagprune@"
 
 // shellKeys are the keys whose values are shell scripts: GitHub Actions'
 // run, GitLab CI's script, before_script and after_script.
 var shellKeys = map[string]bool{"run": true, "script": true, "before_script": true, "after_script": true}
 
+// TestCIExamplesUseRealCommandsAndFlags checks every tagprune command line
+// of each pipeline, and of action.yml's run scripts where a pipeline runs
+// tagprune through the action: each must name a real command and only its
+// real flags, and together they must validate, plan and apply.
 func TestCIExamplesUseRealCommandsAndFlags(t *testing.T) {
 	t.Parallel()
 	app := cli.NewApp(cli.Streams{Out: io.Discard, Err: io.Discard}, "test")
-	for _, path := range []string{githubExample, gitlabExample} {
-		t.Run(filepath.Base(path), func(t *testing.T) {
+	tests := []struct {
+		path    string
+		install string // how the pipeline gets tagprune
+		action  bool   // it runs tagprune through action.yml
+	}{
+		{path: githubExample, install: "uses: " + actionUses, action: true},
+		{path: gitlabExample, install: "go install github.com/tagprune/tagprune@latest"},
+		{path: actionFile},
+	}
+	for _, tt := range tests {
+		t.Run(filepath.Base(tt.path), func(t *testing.T) {
 			t.Parallel()
-			doc := readYAML(t, path)
-			var calls [][]string
-			for _, script := range shellScripts(doc) {
-				calls = append(calls, tagpruneCalls(script)...)
+			calls := callsIn(t, tt.path)
+			if !tt.action {
+				require.NotEmpty(t, calls, "no tagprune command found in %s", tt.path)
+			} else {
+				require.NotEmpty(t, actionSteps(t, tt.path), "%s never uses %s", tt.path, actionUses)
+				action := callsIn(t, actionFile)
+				require.NotEmpty(t, action, "no tagprune command found in %s", actionFile)
+				calls = append(calls, action...)
 			}
-			require.NotEmpty(t, calls, "no tagprune command found in %s", path)
 			used := map[string]bool{}
 			for _, args := range calls {
 				assert.NoError(t, checkCall(app, args), "tagprune %s", strings.Join(args, " "))
@@ -50,14 +71,25 @@ func TestCIExamplesUseRealCommandsAndFlags(t *testing.T) {
 				}
 			}
 			for _, command := range []string{"validate", "plan", "apply"} {
-				assert.True(t, used[command], "%s never runs tagprune %s", path, command)
+				assert.True(t, used[command], "%s never runs tagprune %s", tt.path, command)
 			}
-			text, err := os.ReadFile(path)
+			text, err := os.ReadFile(tt.path)
 			require.NoError(t, err)
-			assert.Contains(t, string(text), "go install github.com/tagprune/tagprune@latest")
+			assert.Contains(t, string(text), tt.install)
 			assert.Contains(t, string(text), "IMAGEKIT_PRIVATE_KEY")
 		})
 	}
+}
+
+// callsIn returns the arguments of every tagprune command in a CI file's
+// shell scripts.
+func callsIn(t *testing.T, path string) [][]string {
+	t.Helper()
+	var calls [][]string
+	for _, script := range shellScripts(readYAML(t, path)) {
+		calls = append(calls, tagpruneCalls(script)...)
+	}
+	return calls
 }
 
 // TestCIExampleCheckerCatchesMistakes proves that the checker above would
@@ -90,6 +122,12 @@ func TestCIExampleCheckerCatchesMistakes(t *testing.T) {
 		{name: "unknown command", script: "tagprune deploy -f m.yaml", calls: 1, wantErr: `no command "deploy"`},
 		{name: "argument to a command that takes none", script: "tagprune plan m.yaml", calls: 1, wantErr: `takes no argument`},
 		{name: "no command", script: "tagprune", calls: 1, wantErr: `no command`},
+		{name: "optional flag with its value", script: "tagprune plan -f m.yaml ${URL:+--api-url \"$URL\"} --out p.json", calls: 1},
+		{name: "optional boolean flag", script: "tagprune apply \"${files[@]}\" ${YES:+--auto-approve} --report r.json", calls: 1},
+		{name: "optional unknown flag", script: "tagprune plan -f m.yaml ${URL:+--api-uri \"$URL\"}", calls: 1, wantErr: `flag --api-uri`},
+		{name: "optional flag of another command", script: "tagprune plan -f m.yaml ${N:+--max-changes \"$N\"}", calls: 1, wantErr: `flag --max-changes`},
+		{name: "optional flag without its value", script: "tagprune apply -f m.yaml ${N:+--max-changes}", calls: 1, wantErr: `--max-changes takes a value`},
+		{name: "optional boolean flag given a value", script: "tagprune apply -f m.yaml ${YES:+--auto-approve \"$YES\"}", calls: 1, wantErr: `--auto-approve takes no value`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -137,21 +175,44 @@ func TestCIExamplesShape(t *testing.T) {
 		assert.Contains(t, wf.Jobs["apply"].If, "push")
 		assert.Contains(t, wf.Jobs["drift"].If, "schedule")
 
-		var uploadsPlan, comments bool
+		// The pull request's plan goes through the action, which comments
+		// it (comment defaults to true), and is kept as an artifact.
+		plan := actionStepsOf(wf.Jobs["plan"].Steps)
+		require.Len(t, plan, 1, "the plan job runs the action once")
+		assert.Equal(t, "plan", plan[0].With["command"])
+		assert.Equal(t, "plan.json", plan[0].With["plan-file"])
+		assert.NotEqual(t, "false", plan[0].With["comment"], "the plan job comments the plan")
+		assert.True(t, actionComments(t), "action.yml comments the plan on the pull request")
+		var uploadsPlan bool
 		for _, s := range wf.Jobs["plan"].Steps {
-			if strings.HasPrefix(s.Uses, "actions/upload-artifact@") && strings.Contains(fmt.Sprint(s.With["path"]), "plan.json") {
+			if strings.HasPrefix(s.Uses, "actions/upload-artifact@") && strings.Contains(fmt.Sprint(s.With["path"]), "steps.plan.outputs.plan") {
 				uploadsPlan = true
 			}
-			if strings.Contains(s.Run, "gh pr comment") && strings.Contains(s.Run, "--body-file plan.md") {
-				comments = true
-			}
 		}
-		assert.True(t, uploadsPlan, "the plan job uploads plan.json")
-		assert.True(t, comments, "the plan job comments plan.md")
-		applyScript := allRuns(wf.Jobs["apply"].Steps)
-		assert.Contains(t, applyScript, "gh run download")
-		assert.Contains(t, applyScript, "tagprune apply plan.json")
-		assert.Contains(t, allRuns(wf.Jobs["drift"].Steps), "--detailed-exitcode")
+		assert.True(t, uploadsPlan, "the plan job uploads the plan file")
+
+		// On merge, the plan of the pull request is downloaded and applied
+		// as it is; without one, the manifests are applied with a cap.
+		assert.Contains(t, allRuns(wf.Jobs["apply"].Steps), "gh run download")
+		applies := actionStepsOf(wf.Jobs["apply"].Steps)
+		require.Len(t, applies, 2)
+		assert.Equal(t, map[string]any{"command": "apply", "plan-file": "plan.json", "report": "tagprune-report.json\ntagprune-report.md\ntagprune-report.xml\n"}, applies[0].With)
+		assert.Equal(t, "apply", applies[1].With["command"])
+		assert.Equal(t, "true", applies[1].With["auto-approve"])
+		assert.NotEmpty(t, applies[1].With["max-changes"], "an apply without a reviewed plan is capped")
+
+		// Drift: a plan (the action adds --detailed-exitcode) whose changes
+		// fail the job.
+		drift := actionStepsOf(wf.Jobs["drift"].Steps)
+		require.Len(t, drift, 1)
+		assert.Equal(t, "plan", drift[0].With["command"])
+		assert.Equal(t, "false", drift[0].With["comment"], "a scheduled run has no pull request")
+		var failsOnDrift bool
+		for _, s := range wf.Jobs["drift"].Steps {
+			failsOnDrift = failsOnDrift || strings.Contains(s.If, "steps.drift.outputs.changes == 'true'") && strings.Contains(s.Run, "exit 1")
+		}
+		assert.True(t, failsOnDrift, "drift fails the job")
+		assert.Contains(t, actionScript(t), "--detailed-exitcode")
 	})
 
 	t.Run("gitlab", func(t *testing.T) {
@@ -201,9 +262,40 @@ func TestCIExamplesShape(t *testing.T) {
 
 // ciStep is a GitHub Actions step.
 type ciStep struct {
-	Uses string         `yaml:"uses"`
-	Run  string         `yaml:"run"`
-	With map[string]any `yaml:"with"`
+	ID   string            `yaml:"id"`
+	If   string            `yaml:"if"`
+	Uses string            `yaml:"uses"`
+	Run  string            `yaml:"run"`
+	With map[string]any    `yaml:"with"`
+	Env  map[string]string `yaml:"env"`
+}
+
+// actionStepsOf returns the steps that use tagprune's action.
+func actionStepsOf(steps []ciStep) []ciStep {
+	var out []ciStep
+	for _, s := range steps {
+		if strings.HasPrefix(s.Uses, actionUses) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// actionSteps returns the steps of every job of a workflow that use
+// tagprune's action.
+func actionSteps(t *testing.T, workflow string) []ciStep {
+	t.Helper()
+	var wf struct {
+		Jobs map[string]struct {
+			Steps []ciStep `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	decodeYAML(t, workflow, &wf)
+	var out []ciStep
+	for _, j := range wf.Jobs {
+		out = append(out, actionStepsOf(j.Steps)...)
+	}
+	return out
 }
 
 // allRuns joins the run scripts of steps.
@@ -428,6 +520,10 @@ func checkCall(app *urfave.App, args []string) error {
 	return nil
 }
 
+// optionalFlag matches the first word of ${VAR:+--flag "$VAR"} (the value
+// is the next word) or the whole of ${VAR:+--flag}.
+var optionalFlag = regexp.MustCompile(`^\$\{\w+:\+(--?[A-Za-z][\w-]*)(\})?$`)
+
 // checkFlags consumes the flags (and their values) at the start of args and
 // returns how many words it consumed. With stopAtWord it stops at the first
 // word that is not a flag; otherwise too.
@@ -445,6 +541,25 @@ func checkFlags(flags []urfave.Flag, args []string, stopAtWord bool) (int, error
 	i := 0
 	for i < len(args) {
 		a := args[i]
+		if m := optionalFlag.FindStringSubmatch(a); m != nil {
+			// ${VAR:+--flag "$VAR"} or ${VAR:+--flag}: the flag is given
+			// only when VAR is set, with VAR as its value or alone.
+			alone := m[2] == "}"
+			needsValue, ok := takesValue[flagKey(m[1])]
+			switch {
+			case !ok:
+				return i, fmt.Errorf("no flag %s (flags: %s)", m[1], strings.Join(sortedKeys(takesValue), ", "))
+			case needsValue && alone:
+				return i, fmt.Errorf("flag %s takes a value, as ${VAR:+%s \"$VAR\"}", m[1], m[1])
+			case !needsValue && !alone:
+				return i, fmt.Errorf("flag %s takes no value, as ${VAR:+%s}", m[1], m[1])
+			}
+			i++
+			if !alone {
+				i++ // the value, "$VAR}"
+			}
+			continue
+		}
 		if strings.HasPrefix(a, "$") {
 			i++ // a variable may hold flags or values: nothing to check
 			continue

@@ -27,6 +27,7 @@ type Streams struct {
 // env is what every command's run function gets besides its options.
 type env struct {
 	Streams
+	build   Build      // what the build stamped
 	version string     // the version string, "dev" for a build from source
 	intr    *interrupt // the run's signals and requests in flight
 }
@@ -40,16 +41,26 @@ type env struct {
 // requests in flight. Run follows the signals itself, so that the second
 // one is seen even though the caller's signal.NotifyContext takes only one.
 func Run(ctx context.Context, args []string, s Streams, version string) int {
+	return RunBuild(ctx, args, s, Build{Version: version})
+}
+
+// RunBuild is Run for a build that stamped its commit as well as its
+// version, as a release does (see Build).
+func RunBuild(ctx context.Context, args []string, s Streams, b Build) int {
+	if words, ok := completionRequest(args); ok {
+		writeCompletions(newApp(newEnv(s, b)), words, s.Out)
+		return exitOK
+	}
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	return run(ctx, args, s, version, sigs)
+	return run(ctx, args, s, b, sigs)
 }
 
-// run is Run with the signals read from sigs.
-func run(ctx context.Context, args []string, s Streams, version string, sigs <-chan os.Signal) int {
+// run is RunBuild with the signals read from sigs.
+func run(ctx context.Context, args []string, s Streams, b Build, sigs <-chan os.Signal) int {
 	ctx, stop := context.WithCancelCause(ctx)
-	e := newEnv(s, version)
+	e := newEnv(s, b)
 	e.intr.watch(ctx)
 	done := make(chan struct{})
 	go e.intr.follow(sigs, stop, done)
@@ -62,13 +73,15 @@ func run(ctx context.Context, args []string, s Streams, version string, sigs <-c
 	return exitCode(err)
 }
 
-func newEnv(s Streams, version string) *env {
-	return &env{Streams: s, version: resolveVersion(version), intr: newInterrupt(s.Err)}
+func newEnv(s Streams, b Build) *env {
+	return &env{Streams: s, build: b, version: resolveVersion(b.Version), intr: newInterrupt(s.Err)}
 }
 
 // NewApp returns the urfave/cli application: its commands, their flags and
 // their actions. Run is the way to run it; tests read its definition.
-func NewApp(s Streams, version string) *urfave.App { return newApp(newEnv(s, version)) }
+func NewApp(s Streams, version string) *urfave.App {
+	return newApp(newEnv(s, Build{Version: version}))
+}
 
 func newApp(e *env) *urfave.App {
 	s := e.Streams
@@ -85,7 +98,7 @@ Examples:
   IMAGEKIT_PRIVATE_KEY=... tagprune plan -f tagprune.yaml --detailed-exitcode
   IMAGEKIT_PRIVATE_KEY=... tagprune apply -f tagprune.yaml --auto-approve
   tagprune --log-level debug plan -f tagprune.yaml --library library.json`,
-		Version:              versionString(e.version),
+		Version:              versionString(e.build),
 		Reader:               s.In,
 		Writer:               s.Out,
 		ErrWriter:            s.Err,
@@ -102,6 +115,8 @@ Examples:
 			exportCommand(e),
 			schemaCommand(e),
 			emulatorCommand(e),
+			completionCommand(e),
+			manCommand(e),
 		},
 	}
 	for _, c := range app.Commands {

@@ -38,7 +38,7 @@ func startApply(t *testing.T, libDir string, reports ...string) (*applier, *reco
 	lib := filepath.Join(libDir, "library.json")
 	require.NoError(t, os.WriteFile(lib, b, 0o644))
 	var out, errOut lockedBuffer
-	e := newEnv(Streams{In: strings.NewReader(""), Out: &out, Err: &errOut}, "test")
+	e := newEnv(Streams{In: strings.NewReader(""), Out: &out, Err: &errOut}, Build{Version: "test"})
 	o := &applyOptions{
 		Global:      globalOptions{LogLevel: defaultLogLevel, LogFormat: defaultLogFormat},
 		Source:      sourceOptions{Library: lib},

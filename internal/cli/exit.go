@@ -146,8 +146,10 @@ func planHint(err error) string {
 		return "the library changed since the plan was made: make the plan again (tagprune plan --out PLANFILE), review it, and apply the new one"
 	case errors.As(err, &source):
 		return "apply the plan to the library it was made from, or make a new plan against this one"
-	case errors.Is(err, reconcile.ErrInconsistentPlan), errors.As(err, &planFile):
-		return "a plan file cannot be repaired by hand: make the plan again with tagprune plan --out"
+	case errors.Is(err, reconcile.ErrInconsistentPlan):
+		return "a plan file cannot be repaired by hand: make the plan again with tagprune plan --out PLANFILE"
+	case errors.As(err, &planFile):
+		return "make the plan again with this version of tagprune (tagprune plan --out PLANFILE)"
 	case errors.Is(err, reconcile.ErrNotSupported):
 		return "this version of tagprune cannot carry out that part of the manifest yet: remove it, or upgrade"
 	}

@@ -170,7 +170,7 @@ func TestRunInterruptedBeforeAnyRequest(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	code := run(ctx, []string{"tagprune", "plan", "-f", exampleManifest, "--library", exampleLibrary},
-		Streams{In: strings.NewReader(""), Out: &out, Err: &errOut}, "test", nil)
+		Streams{In: strings.NewReader(""), Out: &out, Err: &errOut}, Build{Version: "test"}, nil)
 	assert.Equal(t, exitInterrupted, code, errOut.String())
 	assert.Empty(t, out.String())
 	assert.Contains(t, errOut.String(), "interrupted while loading the manifests: nothing was sent")

@@ -6,21 +6,38 @@ import (
 	"runtime/debug"
 )
 
+// Build says which build of tagprune is running. A release stamps both
+// fields at link time; a build from source leaves them as main.go sets
+// them ("dev" and empty), and --version then reports what the Go toolchain
+// recorded in the binary.
+type Build struct {
+	Version string // "v1.2.3", or "dev" for a build from source
+	Commit  string // the full git commit a release was built from, or ""
+}
+
+// devVersion is the version of a build nobody stamped.
+const devVersion = "dev"
+
 // resolveVersion returns v, or for a "dev" build installed as a module
 // (go install github.com/tagprune/tagprune@v1.2.3) the module's version.
 func resolveVersion(v string) string {
-	if v != "dev" {
+	if v != "" && v != devVersion {
 		return v
 	}
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}
-	return v
+	return devVersion
 }
 
-// versionString is what --version prints: the version, the commit and the
-// Go version.
-func versionString(version string) string {
+// resolveCommit returns the stamped commit, else the revision the Go
+// toolchain recorded (with " (modified)" for a build from a dirty tree),
+// else "unknown": a module download or a build without VCS information
+// has none.
+func resolveCommit(stamped string) string {
+	if stamped != "" {
+		return stamped
+	}
 	commit, modified := "unknown", ""
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {
@@ -34,5 +51,12 @@ func versionString(version string) string {
 			}
 		}
 	}
-	return fmt.Sprintf("%s (commit %s%s, %s %s/%s)", version, commit, modified, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return commit + modified
+}
+
+// versionString is what --version prints after "tagprune version ": the
+// version, the commit and the Go version and platform.
+func versionString(b Build) string {
+	return fmt.Sprintf("%s (commit %s, %s %s/%s)",
+		resolveVersion(b.Version), resolveCommit(b.Commit), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
