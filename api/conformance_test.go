@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -62,6 +63,9 @@ func TestConformanceLiveModeOverLoopback(t *testing.T) {
 		c.run(t)
 	})
 	require.NotEmpty(t, root)
+	st := srv.Handler().Stats().Requests
+	t.Logf("requests of one live run: %d uploads, %d searches, %d details, %d removeTags, %d addTags, %d removeAITags, %d folder deletion",
+		st.Upload, st.List, st.Details, st.RemoveTags, st.AddTags, st.RemoveAITags, st.DeleteFolder)
 
 	assert.Equal(t, outside, srv.Handler().Files(), "the library is as it was: the run's folder is gone, the rest untouched")
 	others := map[string]bool{}
@@ -380,6 +384,11 @@ func testPaging(t *testing.T, c *conformance) {
 	first := paged()
 	assert.Equal(t, whole, first, "pages of 2 give every file once, in the order of one page")
 	assert.Equal(t, first, paged(), "the order is stable")
+	created := map[time.Time]int{}
+	for _, f := range page.Files {
+		created[f.CreatedAt]++
+	}
+	t.Logf("observed: %d files in %d distinct createdAt values, paged in the same order twice", len(page.Files), len(created))
 }
 
 // limit=1000, what tagprune asks for, is accepted; 1001 is refused.
