@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // helpText is the help field of every error answer, as the API sends it.
@@ -573,6 +574,12 @@ func (h *Handler) updateTags(w http.ResponseWriter, body []byte, op tagOp) {
 		writeError(w, http.StatusBadRequest, msg)
 		return
 	}
+	if n := tagsLength(tags); op != opRemoveAITags && h.cfg.maxTagsLength > 0 && n > h.cfg.maxTagsLength {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("Your request contains invalid value for tags parameter. "+
+			"Combined length of all tags should be less than or equal to %d (these add up to %d characters): send them in several calls.",
+			h.cfg.maxTagsLength, n))
+		return
+	}
 	failing := h.failingFiles(req.FileIDs)
 	failMsg := map[tagOp]string{opRemoveTags: "Error in removing tags", opAddTags: "Error in adding tags", opRemoveAITags: "Error in removing AITags"}[op]
 	res, missing := h.store.updateTags(op, req.FileIDs, tags, h.cfg.clock(), func(id string) string {
@@ -628,6 +635,17 @@ func validateTagsRequest(ids []string, key string, tags []string) string {
 		}
 	}
 	return ""
+}
+
+// tagsLength is the combined length of tags in characters (Unicode code
+// points). Whether the API counts code points, UTF-16 units or bytes is
+// not documented; for ASCII tags they agree.
+func tagsLength(tags []string) int {
+	n := 0
+	for _, t := range tags {
+		n += utf8.RuneCountInString(t)
+	}
+	return n
 }
 
 // writeJSON writes v as a JSON answer.

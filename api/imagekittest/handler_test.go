@@ -422,6 +422,59 @@ func TestTagsBadRequests(t *testing.T) {
 	}
 }
 
+// tagsOfLength returns n tags that add up to total characters, the
+// first carrying the rest of the division; each starts with prefix.
+func tagsOfLength(prefix string, n, total int) []string {
+	tags := make([]string, n)
+	for i := range tags {
+		size := total / n
+		if i == 0 {
+			size += total % n
+		}
+		tag := fmt.Sprintf("%s%d-", prefix, i)
+		tags[i] = tag + strings.Repeat("x", size-len([]rune(tag)))
+	}
+	return tags
+}
+
+// The tags of one addTags or removeTags call add up to at most 500
+// characters, as the API's OpenAPI description says; a longer list is a
+// 400 that changes nothing.
+func TestCombinedLengthOfTags(t *testing.T) {
+	tests := []struct {
+		name   string
+		opts   []imagekittest.Option
+		tags   []string
+		status int
+	}{
+		{"FiveHundredCharactersPass", nil, tagsOfLength("t", 10, 500), http.StatusOK},
+		{"FiveHundredAndOneAreRefused", nil, tagsOfLength("t", 10, 501), http.StatusBadRequest},
+		{"OneLongTagIsRefused", nil, []string{strings.Repeat("x", 501)}, http.StatusBadRequest},
+		{"CountedInCharactersNotBytes", nil, []string{strings.Repeat("é", 500)}, http.StatusOK},
+		{"ALowerLimit", []imagekittest.Option{imagekittest.WithMaxTagsLength(20)}, tagsOfLength("t", 2, 21), http.StatusBadRequest},
+		{"NoLimit", []imagekittest.Option{imagekittest.WithMaxTagsLength(0)}, tagsOfLength("t", 4, 4000), http.StatusOK},
+	}
+	for _, endpoint := range []string{"removeTags", "addTags"} {
+		for _, tt := range tests {
+			t.Run(endpoint+"/"+tt.name, func(t *testing.T) {
+				h := imagekittest.NewHandler(library(), tt.opts...)
+				var e apiError
+				rec := call(t, h, "POST", "/v1/files/"+endpoint, map[string]any{"fileIds": []string{"f1"}, "tags": tt.tags}, &e)
+				require.Equal(t, tt.status, rec.Code, e.Message)
+				if tt.status == http.StatusBadRequest {
+					assert.Contains(t, e.Message, "Combined length of all tags")
+					assert.Equal(t, library(), h.Files(), "a refused call changes nothing")
+				}
+			})
+		}
+	}
+	t.Run("RemoveAITagsHasNoSuchLimit", func(t *testing.T) {
+		h := imagekittest.NewHandler(library())
+		rec := call(t, h, "POST", "/v1/files/removeAITags", map[string]any{"fileIds": []string{"f3"}, "AITags": tagsOfLength("t", 10, 600)}, nil)
+		assert.Equal(t, http.StatusOK, rec.Code)
+	})
+}
+
 func TestAddTags(t *testing.T) {
 	h := imagekittest.NewHandler(library())
 	var got updateAnswer

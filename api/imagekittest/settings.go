@@ -31,6 +31,7 @@ type config struct {
 	spikeLatency    time.Duration
 	ignoreSkip      bool
 	foldersInSearch bool
+	maxTagsLength   int
 	seed            int64
 	clock           func() time.Time
 }
@@ -153,6 +154,9 @@ var (
 	setFoldersInSearch = declare(Setting{Name: "folders-in-search", Kind: KindBool, Default: "false",
 		Usage: "a searchQuery without a type condition also returns the folders and file versions it matches"},
 		strconv.ParseBool, func(c *config, on bool) { c.foldersInSearch = on })
+	setMaxTagsLength = declare(Setting{Name: "max-tags-length", Kind: KindInt, Default: strconv.Itoa(DefaultMaxTagsLength),
+		Usage: "most characters the tags of one addTags or removeTags call may add up to, as the API allows (0: no limit)"},
+		parseCount, func(c *config, n int) { c.maxTagsLength = max(n, 0) })
 	setSeed = declare(Setting{Name: "seed", Kind: KindInt, Default: "1",
 		Usage: "seed of the fault injection: the same requests meet the same faults"},
 		parseSeed, func(c *config, n int64) { c.seed = n })
@@ -375,6 +379,18 @@ func WithIgnoreSkip(on bool) Option { return setIgnoreSkip.option(on) }
 // condition return the folders and file versions it matches too (folders
 // first), as the API may. By default such a search returns files only.
 func WithFoldersInSearch(on bool) Option { return setFoldersInSearch.option(on) }
+
+// DefaultMaxTagsLength is how many characters the tags of one addTags or
+// removeTags call may add up to: the API refuses a longer list with 400
+// ("Combined length of all tags should be less than or equal to 500", in
+// ImageKit's OpenAPI description of both endpoints).
+const DefaultMaxTagsLength = 500
+
+// WithMaxTagsLength sets how many characters, counted as Unicode code
+// points, the tags of one addTags or removeTags call may add up to (default
+// DefaultMaxTagsLength); a longer list is refused with 400, changing
+// nothing. 0 means no limit.
+func WithMaxTagsLength(n int) Option { return setMaxTagsLength.option(n) }
 
 // WithSeed seeds the fault injection so that the same sequence of requests
 // meets the same faults. The default seed is 1.

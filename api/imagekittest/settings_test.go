@@ -24,7 +24,7 @@ func TestSettings(t *testing.T) {
 	}
 	assert.Equal(t, []string{
 		"private-key", "rate-limit", "rate-limit-window", "latency", "fail-rate", "status-rate", "partial-rate",
-		"fail-file", "drop-rate", "hang-rate", "spike-rate", "spike-latency", "ignore-skip", "folders-in-search", "seed",
+		"fail-file", "drop-rate", "hang-rate", "spike-rate", "spike-latency", "ignore-skip", "folders-in-search", "max-tags-length", "seed",
 	}, names)
 	t.Run("SettingsIsACopy", func(t *testing.T) {
 		s := imagekittest.Settings()

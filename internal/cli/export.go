@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -104,11 +105,15 @@ func runExport(ctx context.Context, e *env, o *exportOptions) error {
 
 // writeSnapshot streams the files under folder into w as a JSON array, one
 // file object a line, never holding more than one page, and returns how
-// many files it wrote.
+// many files it wrote. Each object is written as the API sent it (every
+// field, unknown ones and large numbers included), so that a searchQuery
+// on any field answers the same on the snapshot as on the API.
 func (s *session) writeSnapshot(ctx context.Context, folder string, w io.Writer) (int, error) {
 	p := api.ListParams{}
 	if folder != wholeLibrary {
-		p.SearchQuery = fmt.Sprintf("path : %q", folder)
+		// A search may return folders too unless it asks for files; the
+		// client drops any that still come.
+		p.SearchQuery = fmt.Sprintf(`path : %q AND type = "file"`, folder)
 	}
 	s.progress.start(-1, "exporting", nil)
 	defer s.progress.finish()
@@ -116,14 +121,23 @@ func (s *session) writeSnapshot(ctx context.Context, folder string, w io.Writer)
 		return 0, err
 	}
 	n := 0
+	var line bytes.Buffer
 	for f, err := range s.lib.client.List(ctx, p) {
 		if err != nil {
 			return n, err
 		}
-		b, err := json.Marshal(f)
-		if err != nil {
-			return n, err
+		line.Reset()
+		if len(f.Raw) > 0 {
+			// Compact keeps every value's bytes and only drops the
+			// whitespace between them, so each object stays on one line.
+			err = json.Compact(&line, f.Raw)
+		} else {
+			err = json.NewEncoder(&line).Encode(f)
 		}
+		if err != nil {
+			return n, fmt.Errorf("file %s: %w", f.FileID, err)
+		}
+		b := bytes.TrimRight(line.Bytes(), "\n")
 		sep := ",\n  "
 		if n == 0 {
 			sep = "\n  "
