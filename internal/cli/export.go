@@ -69,7 +69,7 @@ func parseExport(c *urfave.Context) (*exportOptions, error) {
 }
 
 func runExport(ctx context.Context, e *env, o *exportOptions) error {
-	s, err := openSession(ctx, e, o.Global, nil, o.Source)
+	s, err := openSession(ctx, e, o.Global, nil, nil, o.Source)
 	if err != nil {
 		return err
 	}

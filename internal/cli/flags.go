@@ -31,6 +31,7 @@ const (
 	flagMaxChanges       = "max-changes"
 	flagGrace            = "grace"
 	flagPath             = "path"
+	flagRule             = "rule"
 )
 
 // Defaults that no other package defines. The others come from api and

@@ -17,15 +17,17 @@ type session struct {
 	*env
 	global   globalOptions
 	rules    []manifest.Rule
+	filter   []string // --rule: the NAMEs plan evaluates, all rules when empty
 	logger   *slog.Logger
 	progress *progress
 	lib      *library
 }
 
-// openSession builds the logger, loads the manifests (when there are any)
-// and opens the library. It sends no request: a bad manifest or flag costs
-// no API call.
-func openSession(ctx context.Context, e *env, g globalOptions, manifests []string, src sourceOptions) (*session, error) {
+// openSession builds the logger, loads the manifests (when there are any),
+// checks that each --rule NAME of filter selects one of their rules, and
+// opens the library. It sends no request: a bad manifest or flag costs no
+// API call, and a bad --rule does not even read the library.
+func openSession(ctx context.Context, e *env, g globalOptions, manifests, filter []string, src sourceOptions) (*session, error) {
 	logger, err := g.logger(e.Err)
 	if err != nil {
 		return nil, err
@@ -35,6 +37,10 @@ func openSession(ctx context.Context, e *env, g globalOptions, manifests []strin
 		if s.rules, err = loadManifests(ctx, e, manifests, formatText); err != nil {
 			return nil, err
 		}
+		if err := checkRuleFilter(s.rules, filter); err != nil {
+			return nil, err
+		}
+		s.filter = filter
 	}
 	if s.lib, err = openLibrary(ctx, src, e.version, logger); err != nil {
 		return nil, err
@@ -47,9 +53,10 @@ func (s *session) plan(ctx context.Context, batchSize int) (*reconcile.Plan, err
 	s.progress.start(-1, "reading library", nil)
 	defer s.progress.finish()
 	plan, err := reconcile.MakePlan(ctx, s.lib.client, s.rules, reconcile.PlanOptions{
-		Tool:      s.version,
-		BatchSize: batchSize,
-		Progress:  s.progress.set,
+		Tool:       s.version,
+		BatchSize:  batchSize,
+		RuleFilter: s.filter,
+		Progress:   s.progress.set,
 	})
 	if err != nil {
 		if where := s.lib.unnamed(err); where != "" {
