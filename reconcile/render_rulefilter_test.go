@@ -113,3 +113,13 @@ func TestRenderRuleFilter(t *testing.T) {
 		assert.Equal(t, 2, s.Failures)
 	})
 }
+
+func TestRenderAllowlistListsEveryTagWhenFew(t *testing.T) {
+	p := allowlistPlan()
+	p.Changes = p.Changes[:2] // Red, promo, draft, sale: four distinct tags
+	text := string(renderText(t, p, false))
+	assert.Contains(t, text, "  allowlist: would remove 4 distinct tags: Red (2 files), promo (2 files), draft (1 file), sale (1 file)\n")
+	assert.NotContains(t, text, "most often")
+	md := string(renderMarkdown(t, p))
+	assert.Contains(t, md, "As an allowlist, it would remove 4 distinct tags: Red (2 files), promo (2 files), draft (1 file), sale (1 file).")
+}

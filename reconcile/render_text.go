@@ -128,19 +128,19 @@ const frequentShown = 5
 
 // allowlistLine says, for people, what an allowlist rule removes: an
 // allowlist forbids every tag it does not name, so a typo in it removes
-// far more than intended, and the counts show it at a glance. quote
-// formats one tag.
+// far more than intended, and the counts show it at a glance. It lists
+// every tag when there are at most frequentShown, else the most frequent.
+// quote formats one tag.
 func allowlistLine(g ruleGroup, quote func(string) string) string {
 	var parts []string
 	for _, tc := range g.Frequent {
 		parts = append(parts, quote(tc.Tag)+" ("+plural(tc.Files, "file", "files")+")")
 	}
-	more := ""
-	if g.Distinct > len(g.Frequent) {
-		more = ", …"
+	if g.Distinct <= len(g.Frequent) {
+		return "would remove " + plural(g.Distinct, "distinct tag", "distinct tags") + ": " + strings.Join(parts, ", ")
 	}
 	return "would remove " + plural(g.Distinct, "distinct tag", "distinct tags") +
-		", most often " + strings.Join(parts, ", ") + more
+		", most often " + strings.Join(parts, ", ") + ", …"
 }
 
 // fileTags is one file of a ruleGroup and the tags the rule removes from it.
