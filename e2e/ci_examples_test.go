@@ -92,6 +92,34 @@ func callsIn(t *testing.T, path string) [][]string {
 	return calls
 }
 
+// TestCIExamplesCapUnreviewedApplies checks that every apply -f in the CI
+// examples (an apply whose plan no one reviewed) passes --max-changes: an
+// allowlist with a typo removes every tag it does not name, and the cap is
+// what stops it. apply PLANFILE applies a reviewed plan and takes no cap.
+func TestCIExamplesCapUnreviewedApplies(t *testing.T) {
+	t.Parallel()
+	capped := map[string]int{}
+	for _, path := range []string{githubExample, gitlabExample} {
+		for _, script := range shellScripts(readYAML(t, path)) {
+			for _, args := range tagpruneCalls(script) {
+				if len(args) == 0 || args[0] != "apply" || !slices.ContainsFunc(args, isManifestFlag) {
+					continue
+				}
+				assert.True(t, slices.ContainsFunc(args, func(a string) bool { return flagKey(a) == "max-changes" }),
+					"%s: tagprune %s applies a plan no one reviewed without --max-changes", filepath.Base(path), strings.Join(args, " "))
+				capped[path]++
+			}
+		}
+	}
+	assert.Positive(t, capped[gitlabExample], "the GitLab example applies without a reviewed plan when none is found, with --max-changes")
+}
+
+// isManifestFlag reports whether a word is -f or --file, with or without
+// its value.
+func isManifestFlag(a string) bool {
+	return strings.HasPrefix(a, "-") && (flagKey(a) == "f" || flagKey(a) == "file")
+}
+
 // TestCIExampleCheckerCatchesMistakes proves that the checker above would
 // fail on the mistakes it is there to catch, and accepts the shell forms
 // the examples use.

@@ -162,7 +162,7 @@ func TestApplyRefusals(t *testing.T) {
 	}{
 		{name: "no terminal and no auto-approve", args: []string{"apply", "-f", exampleManifest}, message: "stdin is not a terminal"},
 		{name: "yes piped to stdin is not a confirmation", args: []string{"apply", "-f", exampleManifest}, stdin: "yes\n", message: "--auto-approve"},
-		{name: "more files than max-changes", args: []string{"apply", "-f", exampleManifest, "--auto-approve", "--max-changes", "54"}, message: "more than --max-changes 54"},
+		{name: "more files than max-changes", args: []string{"apply", "-f", exampleManifest, "--auto-approve", "--max-changes", "59"}, message: "more than --max-changes 59"},
 		{name: "max-changes zero", args: []string{"apply", "-f", exampleManifest, "--auto-approve", "--max-changes", "0"}, message: "--max-changes 0"},
 	}
 	for _, tt := range tests {
@@ -191,7 +191,7 @@ func TestApplyRefusals(t *testing.T) {
 		files := exampleLibrary(t)
 		srv := emulator(t, files)
 		report := filepath.Join(t.TempDir(), "report.json")
-		r := tagprune(t, cmd{args: []string{"apply", "-f", exampleManifest, "--auto-approve", "--max-changes", "55", "--report", report}, env: apiEnv(srv)})
+		r := tagprune(t, cmd{args: []string{"apply", "-f", exampleManifest, "--auto-approve", "--max-changes", "60", "--report", report}, env: apiEnv(srv)})
 		require.Equal(t, 0, r.code, r.stdout+r.stderr)
 		requireState(t, files, srv.Handler().Files(), desiredState(t, []string{exampleManifest}, files))
 	})
@@ -246,7 +246,7 @@ func TestLibraryFileMode(t *testing.T) {
 	r := tagprune(t, cmd{args: []string{"plan", "-f", manifestPath, "--library", lib, "--detailed-exitcode"}, env: env, dir: dir})
 	require.Equal(t, exitChanges, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "/products/shoes/shoe-002.jpg\n    - spring-sale-2022")
-	assert.Contains(t, r.stdout, "Plan: 55 files to change, 64 tags to remove, 4 removeTags calls.")
+	assert.Contains(t, r.stdout, "Plan: 60 files to change, 69 tags to remove, 5 removeTags calls.")
 	unchanged, err := imagekittest.LoadLibrary(lib)
 	require.NoError(t, err)
 	assert.Equal(t, files, unchanged, "plan must not write the library")
@@ -270,7 +270,7 @@ func TestLibraryFileMode(t *testing.T) {
 	require.NoError(t, err)
 	requireState(t, files, after, desiredState(t, []string{exampleManifest}, files))
 	rep := readReport(t, filepath.Join(dir, defaultReport))
-	assert.Equal(t, 55, rep.Summary.FilesChanged)
+	assert.Equal(t, 60, rep.Summary.FilesChanged)
 	assert.ElementsMatch(t, changedIDs(files, after), reportIDs(rep, reconcile.StatusChanged))
 
 	r = tagprune(t, cmd{args: []string{"plan", "-f", manifestPath, "--library", lib, "--detailed-exitcode"}, env: env, dir: dir})

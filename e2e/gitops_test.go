@@ -247,9 +247,9 @@ func TestPlanFormatJSON(t *testing.T) {
 	var plan reconcile.Plan
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &plan))
 	require.NoError(t, reconcile.CheckConsistency(&plan))
-	assert.Len(t, plan.Changes, 55)
-	assert.Equal(t, 55, plan.Summary.FilesToChange)
-	assert.Equal(t, 64, plan.Summary.TagsToRemove)
+	assert.Len(t, plan.Changes, 60)
+	assert.Equal(t, 60, plan.Summary.FilesToChange)
+	assert.Equal(t, 69, plan.Summary.TagsToRemove)
 	assert.Len(t, plan.Batches, plan.Summary.RemoveTagsCalls)
 	assert.Equal(t, reconcile.RulesDigest(plan.Rules), plan.RulesDigest)
 
@@ -272,9 +272,9 @@ func TestPlanFormatMarkdown(t *testing.T) {
 		require.Equal(t, 0, r.code, r.stderr)
 		md := r.stdout
 		assert.True(t, strings.HasPrefix(md, "## tagprune plan\n"), md)
-		assert.Contains(t, md, "**Plan: 55 files to change, 64 tags to remove, 4 removeTags calls.**")
+		assert.Contains(t, md, "**Plan: 60 files to change, 69 tags to remove, 5 removeTags calls.**")
 		assert.Contains(t, md, "| Rule | Description | Files | Tags to remove |")
-		for _, rule := range []string{"retire-spring-sale-2022", "retire-2023-campaigns", "release-legal-hold", "expire-old-blog-drafts"} {
+		for _, rule := range []string{"retire-spring-sale-2022", "retire-2023-campaigns", "release-legal-hold", "expire-old-blog-drafts", "brand-vocabulary"} {
 			assert.Contains(t, md, "\n### "+rule+"\n")
 		}
 		assert.Contains(t, md, "| /press/press-001.jpg | legal-hold |")
@@ -319,7 +319,7 @@ func TestGitHubStepSummary(t *testing.T) {
 	require.NoError(t, err)
 	afterPlan := string(got)
 	assert.True(t, strings.HasPrefix(afterPlan, "# An earlier step\n## tagprune plan\n"), afterPlan)
-	assert.Contains(t, afterPlan, "Plan: 55 files to change")
+	assert.Contains(t, afterPlan, "Plan: 60 files to change")
 
 	r = tagprune(t, cmd{args: []string{"apply", "-f", exampleManifest, "--auto-approve", "--report", filepath.Join(t.TempDir(), "r.json")}, env: env})
 	require.Equal(t, 0, r.code, r.stderr)
@@ -328,7 +328,7 @@ func TestGitHubStepSummary(t *testing.T) {
 	require.True(t, strings.HasPrefix(string(got), afterPlan), "apply appends, it does not rewrite")
 	applied := strings.TrimPrefix(string(got), afterPlan)
 	assert.Contains(t, applied, "## tagprune apply report")
-	assert.Contains(t, applied, "All 55 planned files converged.")
+	assert.Contains(t, applied, "All 60 planned files converged.")
 }
 
 // TestSeveralReports checks that one run writes every --report it is given,
@@ -354,7 +354,7 @@ func TestSeveralReports(t *testing.T) {
 
 			rep := readReport(t, jsonPath)
 			assert.Equal(t, tt.command, rep.Command)
-			assert.Len(t, rep.Files, 55)
+			assert.Len(t, rep.Files, 60)
 
 			md, err := os.ReadFile(mdPath)
 			require.NoError(t, err)
@@ -367,15 +367,15 @@ func TestSeveralReports(t *testing.T) {
 			require.Len(t, suites.Suites, 1)
 			suite := suites.Suites[0]
 			assert.Equal(t, reconcile.JUnitSuiteName, suite.Name)
-			assert.Equal(t, 4, suite.Tests, "one test case per rule")
+			assert.Equal(t, 5, suite.Tests, "one test case per rule")
 			assert.Zero(t, suite.Failures)
 			var names []string
 			for _, c := range suite.Cases {
 				names = append(names, c.Name)
 			}
-			assert.Equal(t, []string{"retire-spring-sale-2022", "retire-2023-campaigns", "release-legal-hold", "expire-old-blog-drafts"}, names)
+			assert.Equal(t, []string{"retire-spring-sale-2022", "retire-2023-campaigns", "release-legal-hold", "expire-old-blog-drafts", "brand-vocabulary"}, names)
 			if tt.command == "plan" {
-				assert.Equal(t, 4, suite.Skipped, "a plan neither passes nor fails the rules it would change")
+				assert.Equal(t, 5, suite.Skipped, "a plan neither passes nor fails the rules it would change")
 			} else {
 				assert.Zero(t, suite.Skipped)
 			}

@@ -23,7 +23,7 @@ import (
 
 // oracleRule is what the oracle reads of a manifest rule. Decoding is
 // strict: a fixture that uses a field the oracle does not know (an extension
-// such as allowedTags) fails the test instead of being judged wrongly.
+// such as replaceTags) fails the test instead of being judged wrongly.
 type oracleRule struct {
 	Name        string `yaml:"name"`
 	Description string `yaml:"description"`
@@ -37,6 +37,7 @@ type oracleRule struct {
 		} `yaml:"exclude"`
 	} `yaml:"files"`
 	ForbiddenTags []string `yaml:"forbiddenTags"`
+	AllowedTags   []string `yaml:"allowedTags"`
 }
 
 // searchQueries are the searchQuery values of the tests' manifests, each
@@ -108,10 +109,21 @@ func (r *oracleRule) selects(f *imagekittest.File) bool {
 	return true
 }
 
-// forbids reports whether r forbids tag: an entry with *, ? or [ is a
-// path.Match glob, any other entry is the exact, case-sensitive tag.
+// forbids reports whether r forbids tag: the tag matches an entry of
+// forbiddenTags, or the rule has allowedTags and the tag matches none of
+// them (DESIGN.md section 2, Extensions).
 func (r *oracleRule) forbids(tag string) bool {
-	for _, e := range r.ForbiddenTags {
+	if matchesEntry(r.ForbiddenTags, tag) {
+		return true
+	}
+	return len(r.AllowedTags) > 0 && !matchesEntry(r.AllowedTags, tag)
+}
+
+// matchesEntry reports whether tag matches one of entries: an entry with *,
+// ? or [ is a path.Match glob, any other entry is the exact, case-sensitive
+// tag.
+func matchesEntry(entries []string, tag string) bool {
+	for _, e := range entries {
 		if strings.ContainsAny(e, "*?[") {
 			if ok, _ := path.Match(e, tag); ok {
 				return true
@@ -121,6 +133,30 @@ func (r *oracleRule) forbids(tag string) bool {
 		}
 	}
 	return false
+}
+
+// only returns the rules that --rule NAMEs select: those whose name is one
+// of names, or matches one of them as a path.Match glob. It fails the test
+// when a NAME selects no rule: the run under test refuses that.
+func (o oracle) only(t *testing.T, names ...string) oracle {
+	t.Helper()
+	var out oracle
+	used := map[string]bool{}
+	for _, r := range o {
+		keep := false
+		for _, n := range names {
+			if ok, _ := path.Match(n, r.Name); ok || n == r.Name {
+				keep, used[n] = true, true
+			}
+		}
+		if keep {
+			out = append(out, r)
+		}
+	}
+	for _, n := range names {
+		require.True(t, used[n], "--rule %q selects no rule of the oracle", n)
+	}
+	return out
 }
 
 // forbidden reports whether some rule that selects f forbids tag.
@@ -192,6 +228,13 @@ func TestOracle(t *testing.T) {
 		{"SearchQuerySelects", "files: {paths: [/], searchQuery: 'createdAt < \"2022-06-01\"'}\nforbiddenTags: [x]", file("a", "/a.jpg", old), "x", true},
 		{"SearchQueryIsANDed", "files: {paths: [/], searchQuery: 'createdAt < \"2022-06-01\"'}\nforbiddenTags: [x]",
 			file("a", "/a.jpg", time.Date(2022, 6, 1, 0, 0, 0, 0, time.UTC)), "x", false},
+		{"AllowlistKeepsAnExactEntry", "files: {paths: [/]}\nallowedTags: [brand]", file("a", "/a.jpg", old), "brand", false},
+		{"AllowlistKeepsAGlobMatch", "files: {paths: [/]}\nallowedTags: [\"color-*\"]", file("a", "/a.jpg", old), "color-red", false},
+		{"AllowlistForbidsAnythingElse", "files: {paths: [/]}\nallowedTags: [brand, \"color-*\"]", file("a", "/a.jpg", old), "sale", true},
+		{"AllowlistIsCaseSensitive", "files: {paths: [/]}\nallowedTags: [\"color-*\"]", file("a", "/a.jpg", old), "Color-red", true},
+		{"AllowlistOnlyGovernsSelectedFiles", "files: {paths: [/shop/]}\nallowedTags: [brand]", file("a", "/blog/a.jpg", old), "sale", false},
+		{"ForbiddenTagsWinOverTheAllowlist", "files: {paths: [/]}\nallowedTags: [\"brand-*\"]\nforbiddenTags: [brand-legacy]", file("a", "/a.jpg", old), "brand-legacy", true},
+		{"AllowlistWithForbiddenTagsKeepsTheRest", "files: {paths: [/]}\nallowedTags: [\"brand-*\"]\nforbiddenTags: [brand-legacy]", file("a", "/a.jpg", old), "brand-acme", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -199,4 +242,28 @@ func TestOracle(t *testing.T) {
 			assert.Equal(t, tt.want, oracle{*rule(tt.rule)}.forbidden(tt.file, tt.tag))
 		})
 	}
+	t.Run("RulesCombineByUnion", func(t *testing.T) {
+		t.Parallel()
+		o := oracle{*rule("files: {paths: [/]}\nallowedTags: [sale, keep]"), *rule("files: {paths: [/]}\nforbiddenTags: [sale]")}
+		f := file("a", "/a.jpg", old)
+		assert.True(t, o.forbidden(f, "sale"), "one rule admits it, another forbids it")
+		assert.False(t, o.forbidden(f, "keep"))
+	})
+}
+
+// The oracle's rule filter reads --rule as DESIGN.md section 3 says: a name,
+// or a glob that selects every rule it matches.
+func TestOracleRuleFilter(t *testing.T) {
+	t.Parallel()
+	o := oracle{{Name: "retire-2022"}, {Name: "release-hold"}, {Name: "retire-2023"}}
+	names := func(o oracle) []string {
+		var out []string
+		for _, r := range o {
+			out = append(out, r.Name)
+		}
+		return out
+	}
+	assert.Equal(t, []string{"release-hold"}, names(o.only(t, "release-hold")))
+	assert.Equal(t, []string{"retire-2022", "retire-2023"}, names(o.only(t, "retire-*")))
+	assert.Equal(t, []string{"retire-2022", "release-hold"}, names(o.only(t, "re*-hold", "retire-2022")))
 }

@@ -356,6 +356,8 @@ func newReport(command string, plan *Plan, tool string) *Report {
 		Rules:         plan.Rules,
 		Files:         make([]FileResult, len(plan.Changes)),
 		Batches:       []BatchResult{},
+		RuleFilter:    plan.RuleFilter,
+		RulesLeftOut:  plan.RulesLeftOut,
 	}
 	if r.Rules == nil {
 		r.Rules = []manifest.Rule{}

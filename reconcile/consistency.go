@@ -19,7 +19,12 @@ const maxListedProblems = 10
 // rule of that query is among the rules the change names), it recomputes
 // every change's removals and rules, and checks that every batch has 1..50
 // distinct known files and tags forbidden for each of them, and that every
-// removal of every change is covered by a batch.
+// removal of every change is covered by a batch. A plan made with a rule
+// filter carries only the rules the filter selects: it checks that each of
+// them matches the filter, that each entry of the filter matches one of
+// them, and that no rule the plan says it left out matches the filter. The
+// allowlist summaries, when the plan has them, must be those its changes
+// give.
 //
 // It returns nil, an *UnsupportedError (the plan uses forbiddenAITags,
 // replaceTags, or their fields), or an *InconsistentPlanError listing the
@@ -139,6 +144,8 @@ func checkConsistency(p *Plan) (*ruleSet, error) {
 			}
 		}
 	}
+	checkRuleFilter(&ps, p)
+	checkAllowlists(&ps, p)
 	if err := ps.err(); err != nil {
 		return nil, err
 	}
@@ -217,4 +224,40 @@ func setOf(list []string) map[string]bool {
 		m[s] = true
 	}
 	return m
+}
+
+// checkRuleFilter adds a problem for every way the plan's rule filter
+// disagrees with its rules: the plan holds exactly the rules the filter
+// selects, every entry of the filter selected one of them when the plan was
+// made, and the rules left out are not among them nor selected by it.
+func checkRuleFilter(ps *problems, p *Plan) {
+	if len(p.RuleFilter) == 0 {
+		if len(p.RulesLeftOut) > 0 {
+			ps.add("rulesLeftOut names %d rules, but the plan has no ruleFilter", len(p.RulesLeftOut))
+		}
+		return
+	}
+	selected := func(name string) bool {
+		return slices.ContainsFunc(p.RuleFilter, func(f string) bool { return manifest.MatchRuleName(f, name) })
+	}
+	names := make(map[string]bool, len(p.Rules))
+	for _, r := range p.Rules {
+		names[r.Name] = true
+		if !selected(r.Name) {
+			ps.add("rule %q is not selected by the plan's ruleFilter", r.Name)
+		}
+	}
+	for _, f := range p.RuleFilter {
+		if !slices.ContainsFunc(p.Rules, func(r manifest.Rule) bool { return manifest.MatchRuleName(f, r.Name) }) {
+			ps.add("ruleFilter entry %q selects none of the plan's rules", f)
+		}
+	}
+	for _, name := range p.RulesLeftOut {
+		switch {
+		case names[name]:
+			ps.add("rule %q is both in the plan's rules and in rulesLeftOut", name)
+		case selected(name):
+			ps.add("rulesLeftOut names rule %q, which the plan's ruleFilter selects", name)
+		}
+	}
 }

@@ -62,6 +62,12 @@ const (
 // evaluate each query). A library that changes while it is paged may also
 // shift a file from one page to the next.
 //
+// With opts.RuleFilter, only the rules whose names it matches are evaluated
+// (manifest.SelectRules): the plan carries those rules alone, its
+// rulesDigest is theirs, and it records the filter and the names of the
+// rules left out. A filter entry that matches no rule is refused with a
+// *manifest.RuleFilterError before any request.
+//
 // Memory: pages are streamed and only the files to change are kept, so a
 // full scan costs memory in proportion to the changes, not to the library.
 // No set of every id seen is kept, so Summary.FilesScanned counts file objects
@@ -70,6 +76,10 @@ const (
 func MakePlan(ctx context.Context, lib Library, rules []manifest.Rule, opts PlanOptions) (*Plan, error) {
 	if opts.BatchSize < 0 || opts.BatchSize > api.MaxRemoveTagsFiles {
 		return nil, fmt.Errorf("batch size %d is out of range: use 1..%d", opts.BatchSize, api.MaxRemoveTagsFiles)
+	}
+	rules, leftOut, err := manifest.SelectRules(rules, opts.RuleFilter)
+	if err != nil {
+		return nil, err
 	}
 	if err := unsupportedRules(rules); err != nil {
 		return nil, err
@@ -107,6 +117,11 @@ func MakePlan(ctx context.Context, lib Library, rules []manifest.Rule, opts Plan
 	if p.Batches == nil {
 		p.Batches = []Batch{}
 	}
+	if len(opts.RuleFilter) > 0 {
+		p.RuleFilter = slices.Clone(opts.RuleFilter)
+		p.RulesLeftOut = leftOut
+	}
+	p.Allowlists = allowlistSummaries(p)
 	p.Summary = planSummary(p, o.scanned)
 	if s, ok := lib.(StatsSource); ok {
 		addStats(&p.Summary, s.Stats())

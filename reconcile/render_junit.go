@@ -86,7 +86,10 @@ type JUnitFailure struct {
 // and missing files (deleted files count as converged) pass, and each test
 // case's <system-out> counts them. The tests and failures counts are counts
 // of test cases: a rule with several failed files counts once. The run's
-// error, if any, is in the suite's <system-err>. Text that XML cannot carry
+// error, if any, is in the suite's <system-err>. A run limited by a rule
+// filter records it in the property "ruleFilter" (its entries, space
+// separated), and each rule it left out is a <skipped> test case after the
+// others. Text that XML cannot carry
 // (control characters, invalid UTF-8) is written as visible escapes.
 // RenderJUnit returns the first error from w.
 func RenderJUnit(w io.Writer, r *Report) error {
@@ -101,6 +104,13 @@ func RenderJUnit(w io.Writer, r *Report) error {
 		{Name: "command", Value: display(r.Command)},
 		{Name: "tool", Value: display(r.Tool)},
 		{Name: "interrupted", Value: fmt.Sprint(r.Interrupted)},
+	}
+	if len(r.RuleFilter) > 0 {
+		pats := make([]string, len(r.RuleFilter))
+		for i, f := range r.RuleFilter {
+			pats[i] = display(f)
+		}
+		suite.Props = append(suite.Props, JUnitProperty{Name: "ruleFilter", Value: strings.Join(pats, " ")})
 	}
 
 	index := map[string]int{}
@@ -142,8 +152,19 @@ func RenderJUnit(w io.Writer, r *Report) error {
 			}
 		}
 	}
+	ruleCases := len(suite.Cases)
+	for _, name := range r.RulesLeftOut {
+		if _, dup := index[name]; !dup {
+			addCase(name)
+		}
+	}
 	for i := range suite.Cases {
 		c := &suite.Cases[i]
+		if i >= ruleCases {
+			c.Skipped = &JUnitSkipped{Message: "left out by the rule filter: not evaluated in this run"}
+			suite.Skipped++
+			continue
+		}
 		c.SystemOut = fmt.Sprintf("%s changed, %s missing, %s not converged",
 			plural(tallies[i].changed, "file", "files"), commas(tallies[i].missing), commas(len(c.Failures)))
 		if len(c.Failures) > 0 {

@@ -32,8 +32,10 @@ const (
 // RenderMarkdown writes a pull-request summary of a plan, never longer than
 // GitHub's comment limit.
 //
-// It writes a title, the summary line of RenderText, an overview table with
-// a row per rule of the plan, then a section per rule that changes files:
+// It writes a title, the summary line of RenderText, for a plan made with a
+// rule filter a quoted line naming the filter and the rules it left out
+// (those past the first ten folded in a <details> block), an overview table
+// with a row per rule of the plan, then a section per rule that changes files:
 // its intro says, for an allowlist rule, how many distinct tags it would
 // remove and which most often; then the first ShownFiles files in a table
 // and the rest in a collapsed <details> block. When the whole would not fit under MarkdownLimit, files
@@ -45,9 +47,12 @@ func RenderMarkdown(w io.Writer, p *Plan) error {
 	d := &mdDoc{}
 	d.line("## tagprune plan")
 	d.line("")
-	if len(p.Changes) == 0 {
+	switch {
+	case len(p.Changes) == 0 && len(p.RuleFilter) > 0:
+		d.line("**" + NoChangesFilteredText + "**")
+	case len(p.Changes) == 0:
 		d.line("**" + NoChangesText + "**")
-	} else {
+	default:
 		d.line("**" + planSummaryLine(p) + "** Nothing has been changed: this is what `tagprune apply` would remove.")
 	}
 	d.line("")
@@ -61,6 +66,7 @@ func RenderMarkdown(w io.Writer, p *Plan) error {
 	meta = append(meta, plural(p.Summary.FilesScanned, "file", "files")+" scanned")
 	d.line(strings.Join(meta, " · ") + ".")
 	d.line("")
+	d.mdRuleFilter(p.RuleFilter, p.RulesLeftOut, len(p.Rules), "rulesLeftOut in the JSON plan")
 
 	groups := groupByRule(p)
 	byName := make(map[string]ruleGroup, len(groups))
@@ -284,14 +290,16 @@ func mdCell(s string) string {
 //
 // It writes a title, a line saying whether every planned file converged, a
 // table of file counts by status, the run's times and API counts, then a
-// section per status in this order: failed files with their errors,
-// pending, missing, changed. Each section lists its first ShownFiles files
-// in the open and the rest in a collapsed <details> block, left out with a
-// line pointing to the JSON report when the whole would not fit. The file
-// counts come from r.Files; tags removed, scanned files and API counts from
-// r.Summary. The report of a plan (command "plan") says that nothing was
-// changed and lists its pending files as the files apply would change.
-// Text from the report is escaped as by RenderMarkdown.
+// section per status in this order: failed files with their errors, pending,
+// missing, changed. A report of a plan made with a rule filter says so under
+// the title, as RenderMarkdown does. A file's row names the rules that
+// forbid the tags it loses (all but missing files). Each section lists its
+// first ShownFiles files in the open and the rest in a collapsed <details>
+// block, left out with a line pointing to the JSON report when the whole
+// would not fit. The file counts come from r.Files; tags removed, scanned
+// files and API counts from r.Summary. The report of a plan (command "plan")
+// says that nothing was changed and lists its pending files as the files
+// apply would change. Text from the report is escaped as by RenderMarkdown.
 // RenderReportMarkdown returns the first error from w.
 func RenderReportMarkdown(w io.Writer, r *Report) error {
 	byStatus := map[string][]FileResult{}
@@ -328,6 +336,7 @@ func RenderReportMarkdown(w io.Writer, r *Report) error {
 		d.line("> **Error:** " + mdCell(r.Error))
 		d.line("")
 	}
+	d.mdRuleFilter(r.RuleFilter, r.RulesLeftOut, len(r.Rules), "rulesLeftOut in the JSON report")
 	if isPlan {
 		// A plan changed nothing: its counts say what apply would do.
 		d.line("| Files to change | Tags to remove |")
@@ -364,23 +373,27 @@ func RenderReportMarkdown(w io.Writer, r *Report) error {
 		row                          func(FileResult) string
 	}{
 		{StatusFailed, "Failed", "These files could not be changed; their tags are as they were.",
-			"| File | File ID | Tags not removed | Error |\n| --- | --- | --- | --- |",
+			"| File | File ID | Tags not removed | Rules | Error |\n| --- | --- | --- | --- | --- |",
 			func(f FileResult) string {
-				return "| " + fileCell(f) + " | " + mdTags(f.RemoveTags) + " | " + mdCell(f.Error) + " |"
+				return "| " + fileCell(f) + " | " + mdTags(f.RemoveTags) + " | " + mdTags(f.Rules) + " | " + mdCell(f.Error) + " |"
 			}},
 		{StatusPending, "Pending", "These files were not reached; nothing was changed on them.",
-			"| File | File ID | Tags not removed |\n| --- | --- | --- |",
-			func(f FileResult) string { return "| " + fileCell(f) + " | " + mdTags(f.RemoveTags) + " |" }},
+			"| File | File ID | Tags not removed | Rules |\n| --- | --- | --- | --- |",
+			func(f FileResult) string {
+				return "| " + fileCell(f) + " | " + mdTags(f.RemoveTags) + " | " + mdTags(f.Rules) + " |"
+			}},
 		{StatusMissing, "Missing", "These files no longer exist in the library.",
 			"| File | File ID |\n| --- | --- |",
 			func(f FileResult) string { return "| " + fileCell(f) + " |" }},
 		{StatusChanged, "Changed", "The tags were removed from these files.",
-			"| File | Tags removed |\n| --- | --- |",
-			func(f FileResult) string { return "| " + mdCell(f.FilePath) + " | " + mdTags(f.RemoveTags) + " |" }},
+			"| File | Tags removed | Rules |\n| --- | --- | --- |",
+			func(f FileResult) string {
+				return "| " + mdCell(f.FilePath) + " | " + mdTags(f.RemoveTags) + " | " + mdTags(f.Rules) + " |"
+			}},
 	}
 	if isPlan {
 		kinds[1].title, kinds[1].intro = "Would change", "`tagprune apply` would remove these tags."
-		kinds[1].header = "| File | File ID | Tags to remove |\n| --- | --- | --- |"
+		kinds[1].header = "| File | File ID | Tags to remove | Rules |\n| --- | --- | --- | --- |"
 	}
 	var secs []mdSection
 	for _, k := range kinds {

@@ -409,7 +409,8 @@ func TestRenderReportMarkdown(t *testing.T) {
 		md := b.String()
 		checkTable(t, md)
 		assert.Less(t, strings.Index(md, "### Failed"), strings.Index(md, "### Changed"), "failed files come first")
-		assert.Contains(t, md, `| /blog/&lt;y&gt;.png | f5 | draft\|x | "HTTP 207: file is locked\\nretry later" |`)
+		assert.Contains(t, md, `| /blog/&lt;y&gt;.png | f5 | draft\|x | cleanup | "HTTP 207: file is locked\\nretry later" |`)
+		assert.Contains(t, md, "| /products/b.jpg | campaign-2023-q1, sale2019 | cleanup, retire-sale-2019 |", "a row names the rules that removed its tags")
 		golden(t, "report_markdown", b.Bytes())
 	})
 	t.Run("AllConverged", func(t *testing.T) {

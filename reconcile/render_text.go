@@ -41,7 +41,10 @@ const (
 // line, which counts every tag once per file. A tag that none of its change's rules
 // forbids (an inconsistent plan) is still shown, under a last group named
 // "(not attributed to a rule of this plan)". The last line is the summary,
-// or NoChangesText when the plan changes nothing.
+// or NoChangesText when the plan changes nothing. A plan made with a rule
+// filter says so on the line before the last: the filter, how many rules it
+// evaluated, and which it left out (the first ten by name, the rest
+// counted); it then ends with NoChangesFilteredText when it changes nothing.
 //
 // With color set, rule headers are bold, removed tags red and NoChangesText
 // green; without it the output holds no escape sequences at all. Names,
@@ -56,7 +59,12 @@ func RenderText(w io.Writer, p *Plan, color bool) error {
 		}
 		return code + s + ansiReset
 	}
+	filter := textRuleFilter(p)
 	if len(p.Changes) == 0 {
+		if filter != "" {
+			bw.WriteString(filter + "\n" + style(ansiGreen, NoChangesFilteredText) + "\n")
+			return bw.Flush()
+		}
 		bw.WriteString(style(ansiGreen, NoChangesText) + "\n")
 		return bw.Flush()
 	}
@@ -80,7 +88,11 @@ func RenderText(w io.Writer, p *Plan, color bool) error {
 			}
 		}
 	}
-	bw.WriteString("\n" + planSummaryLine(p) + "\n")
+	bw.WriteString("\n")
+	if filter != "" {
+		bw.WriteString(filter + "\n")
+	}
+	bw.WriteString(planSummaryLine(p) + "\n")
 	return bw.Flush()
 }
 
@@ -107,13 +119,7 @@ type ruleGroup struct {
 	// ones it removes from the most files.
 	Allowlist bool
 	Distinct  int
-	Frequent  []tagCount
-}
-
-// tagCount is a tag and the number of files it is removed from.
-type tagCount struct {
-	Tag   string
-	Files int
+	Frequent  []TagCount
 }
 
 // frequentShown is how many of an allowlist's most frequent removals the
@@ -122,19 +128,19 @@ const frequentShown = 5
 
 // allowlistLine says, for people, what an allowlist rule removes: an
 // allowlist forbids every tag it does not name, so a typo in it removes
-// far more than intended, and the counts show it at a glance. quote
-// formats one tag.
+// far more than intended, and the counts show it at a glance. It lists
+// every tag when there are at most frequentShown, else the most frequent.
+// quote formats one tag.
 func allowlistLine(g ruleGroup, quote func(string) string) string {
 	var parts []string
 	for _, tc := range g.Frequent {
 		parts = append(parts, quote(tc.Tag)+" ("+plural(tc.Files, "file", "files")+")")
 	}
-	more := ""
-	if g.Distinct > len(g.Frequent) {
-		more = ", …"
+	if g.Distinct <= len(g.Frequent) {
+		return "would remove " + plural(g.Distinct, "distinct tag", "distinct tags") + ": " + strings.Join(parts, ", ")
 	}
 	return "would remove " + plural(g.Distinct, "distinct tag", "distinct tags") +
-		", most often " + strings.Join(parts, ", ") + more
+		", most often " + strings.Join(parts, ", ") + ", …"
 }
 
 // fileTags is one file of a ruleGroup and the tags the rule removes from it.
@@ -213,18 +219,18 @@ func groupByRule(p *Plan) []ruleGroup {
 
 // tagFrequencies returns how many distinct tags files lose, and the
 // frequentShown ones lost by the most files (ties by tag).
-func tagFrequencies(files []fileTags) (int, []tagCount) {
+func tagFrequencies(files []fileTags) (int, []TagCount) {
 	counts := map[string]int{}
 	for _, f := range files {
 		for _, t := range f.Tags {
 			counts[t]++
 		}
 	}
-	all := make([]tagCount, 0, len(counts))
+	all := make([]TagCount, 0, len(counts))
 	for t, n := range counts {
-		all = append(all, tagCount{Tag: t, Files: n})
+		all = append(all, TagCount{Tag: t, Files: n})
 	}
-	slices.SortFunc(all, func(a, b tagCount) int { return cmp.Or(b.Files-a.Files, strings.Compare(a.Tag, b.Tag)) })
+	slices.SortFunc(all, func(a, b TagCount) int { return cmp.Or(b.Files-a.Files, strings.Compare(a.Tag, b.Tag)) })
 	return len(all), all[:min(len(all), frequentShown)]
 }
 

@@ -44,6 +44,32 @@ type Plan struct {
 	Changes       []Change        `json:"changes"`
 	Batches       []Batch         `json:"batches"`
 	Summary       Summary         `json:"summary"`
+	// RuleFilter is the rule names and globs the plan was limited to, as
+	// given (plan --rule); empty when every rule was evaluated. Rules then
+	// holds only the rules it selects, and RulesLeftOut names the others.
+	RuleFilter   []string `json:"ruleFilter,omitempty"`
+	RulesLeftOut []string `json:"rulesLeftOut,omitempty"`
+	// Allowlists says, for each rule of Rules with allowedTags, what it
+	// would remove: an allowlist removes every tag it does not name, so a
+	// typo in it shows here first.
+	Allowlists []AllowlistSummary `json:"allowlists,omitempty"`
+}
+
+// AllowlistSummary is what one allowlist rule of a plan would remove.
+type AllowlistSummary struct {
+	Rule         string `json:"rule"`
+	Files        int    `json:"files"`        // files it removes tags from
+	Tags         int    `json:"tags"`         // tags it removes, over those files
+	DistinctTags int    `json:"distinctTags"` // different tags among them
+	// MostFrequent are the tags it removes from the most files, at most
+	// five, by number of files then by tag.
+	MostFrequent []TagCount `json:"mostFrequent"`
+}
+
+// TagCount is a tag and the number of files it is removed from.
+type TagCount struct {
+	Tag   string `json:"tag"`
+	Files int    `json:"files"`
 }
 
 // Source names the library a plan was made from: an API URL or a library
@@ -128,6 +154,9 @@ type Report struct {
 	Summary       Summary         `json:"summary"`
 	Files         []FileResult    `json:"files"`
 	Batches       []BatchResult   `json:"batches"`
+	// RuleFilter and RulesLeftOut are those of the plan the run carried out.
+	RuleFilter   []string `json:"ruleFilter,omitempty"`
+	RulesLeftOut []string `json:"rulesLeftOut,omitempty"`
 }
 
 // FileResult is the end state of one planned file.
@@ -159,6 +188,9 @@ type PlanOptions struct {
 	// Source, if set, is recorded in the plan: ApplySavedPlan refuses to
 	// apply the plan to another source.
 	Source *Source
+	// RuleFilter, if set, limits the plan to the rules whose names match
+	// one of its entries (exact names or globs, see manifest.SelectRules).
+	RuleFilter []string
 	// Progress, if set, is called as files are read (files scanned so far).
 	Progress func(scanned int)
 }

@@ -20,6 +20,7 @@ type applyOptions struct {
 	Global      globalOptions
 	Source      sourceOptions
 	Manifests   []string // apply -f: plan, show, ask, apply
+	Rules       []string // apply -f --rule: evaluate only the rules these NAMEs select
 	PlanFile    string   // apply PLANFILE: apply that saved plan
 	AutoApprove bool
 	Reports     []string // at least one: defaultReport when none is given
@@ -33,12 +34,16 @@ func applyCommand(e *env) *urfave.Command {
 	return &urfave.Command{
 		Name:  "apply",
 		Usage: "remove the forbidden tags through the bulk Remove Tags API and write a report",
-		UsageText: "tagprune apply -f PATH... [--auto-approve] [--report FILE] [--concurrency N] [--max-changes N] [--batch-size N]\n" +
+		UsageText: "tagprune apply -f PATH... [--rule NAME]... [--auto-approve] [--report FILE] [--concurrency N] [--max-changes N] [--batch-size N]\n" +
 			"tagprune apply PLANFILE [--report FILE] [--concurrency N]",
 		Description: `With -f, plans, shows the plan and asks for confirmation on a terminal
 (without a terminal it refuses unless --auto-approve is given). With PLANFILE, applies
 exactly that saved plan after checking that it is still current: exit 4, nothing
 changed, when a planned file's removals would now differ.
+
+--rule NAME (with -f) applies only the rules NAME selects (a glob selects every rule
+it matches), for break-glass runs; a saved plan already holds the filter it was
+made with.
 
 A report is always written (default ` + defaultReport + `), even when the run fails or is
 interrupted. Exit 0 when every planned file converged, 3 when some could not be
@@ -49,10 +54,12 @@ Examples:
   cp examples/library.json /tmp/lib.json
   tagprune apply -f examples/manifest.yaml --library /tmp/lib.json --auto-approve
   tagprune apply -f tagprune.yaml --max-changes 500 --report run.json --report run.xml
-  tagprune apply plan.json                      # the plan saved by 'plan --out plan.json'`,
+  tagprune apply plan.json                      # the plan saved by 'plan --out plan.json'
+  tagprune apply -f tagprune.yaml --rule release-legal-hold --max-changes 50`,
 		ArgsUsage: "[PLANFILE]",
 		Flags: withGlobal(append([]urfave.Flag{
 			manifestFlag(),
+			ruleFlag(),
 			&urfave.BoolFlag{Name: flagAutoApprove, Usage: "apply without asking (required when stdin is not a terminal)"},
 			reportFlag("report `FILE` (default " + defaultReport + ")"),
 			&urfave.IntFlag{Name: flagConcurrency, Value: reconcile.DefaultConcurrency, Usage: "removeTags calls in flight at most"},
@@ -80,6 +87,7 @@ func parseApply(c *urfave.Context) (*applyOptions, error) {
 		Global:      parseGlobal(c),
 		Source:      src,
 		Manifests:   c.StringSlice(flagManifest),
+		Rules:       c.StringSlice(flagRule),
 		PlanFile:    c.Args().First(),
 		AutoApprove: c.Bool(flagAutoApprove),
 		Reports:     c.StringSlice(flagReport),
@@ -97,13 +105,16 @@ func parseApply(c *urfave.Context) (*applyOptions, error) {
 		return nil, errors.New("nothing to apply: give -f PATH (a manifest) or PLANFILE (saved by 'tagprune plan --out')")
 	}
 	if o.PlanFile != "" {
-		for _, f := range []string{flagAutoApprove, flagMaxChanges, flagBatchSize} {
+		for _, f := range []string{flagAutoApprove, flagMaxChanges, flagBatchSize, flagRule} {
 			if c.IsSet(f) {
 				return nil, fmt.Errorf("--%s does not apply to a saved plan: it was fixed when the plan was made", f)
 			}
 		}
 	}
 	if err := checkBatchSize(o.BatchSize); err != nil {
+		return nil, err
+	}
+	if err := checkRuleFlags(o.Rules); err != nil {
 		return nil, err
 	}
 	if o.Concurrency < 1 || o.Concurrency > maxConcurrency {
@@ -171,7 +182,7 @@ func runApply(ctx context.Context, e *env, o *applyOptions) error {
 		}
 		saved = p
 	}
-	s, err := openSession(ctx, e, o.Global, o.Manifests, o.Source)
+	s, err := openSession(ctx, e, o.Global, o.Manifests, o.Rules, o.Source)
 	if err != nil {
 		return a.ended(nil, err)
 	}

@@ -50,7 +50,7 @@ func startApply(t *testing.T, libDir string, reports ...string) (*applier, *reco
 		BatchSize:   50,
 		Grace:       reconcile.DefaultGrace,
 	}
-	s, err := openSession(context.Background(), e, o.Global, o.Manifests, o.Source)
+	s, err := openSession(context.Background(), e, o.Global, o.Manifests, nil, o.Source)
 	require.NoError(t, err)
 	a := &applier{env: e, session: s, o: o, started: time.Now()}
 	plan, err := s.plan(context.Background(), o.BatchSize)
@@ -120,8 +120,8 @@ func TestApplyReportThatCannotBeWrittenGoesToAFallbackFile(t *testing.T) {
 	require.Len(t, matches, 1, "one fallback report in the working directory")
 	assert.Contains(t, err.Error(), matches[0], "the error names the fallback file")
 	assert.Contains(t, errOut.String(), "It was written to "+matches[0]+" instead.")
-	assert.Contains(t, errOut.String(), "Summary: 55 files to change: 55 changed, 0 failed, 0 missing, 0 pending; 64 tags removed.")
+	assert.Contains(t, errOut.String(), "Summary: 60 files to change: 60 changed, 0 failed, 0 missing, 0 pending; 69 tags removed.")
 	got := readJSONReport(t, matches[0])
-	assert.Equal(t, 55, got.Summary.FilesChanged)
+	assert.Equal(t, 60, got.Summary.FilesChanged)
 	assert.Equal(t, "apply", got.Command)
 }

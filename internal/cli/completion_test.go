@@ -12,9 +12,8 @@ import (
 	urfave "github.com/urfave/cli/v2"
 )
 
-
 // The rule names of examples/manifest.yaml, as written there.
-var exampleRules = []string{"retire-spring-sale-2022", "retire-2023-campaigns", "release-legal-hold", "expire-old-blog-drafts"}
+var exampleRules = []string{"retire-spring-sale-2022", "retire-2023-campaigns", "release-legal-hold", "expire-old-blog-drafts", "brand-vocabulary"}
 
 func values(cs []candidate) []string {
 	out := []string{}

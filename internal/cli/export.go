@@ -77,7 +77,7 @@ func runExport(ctx context.Context, e *env, o *exportOptions) error {
 	if err := preflight([]file{{"--" + flagOut, o.Out}}, sourceInputs(o.Source, nil, "")); err != nil {
 		return fmt.Errorf("%w; nothing was sent", err)
 	}
-	s, err := openSession(ctx, e, o.Global, nil, o.Source)
+	s, err := openSession(ctx, e, o.Global, nil, nil, o.Source)
 	if err != nil {
 		return err
 	}

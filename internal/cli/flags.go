@@ -32,6 +32,7 @@ const (
 	flagGrace            = "grace"
 	flagPath             = "path"
 	flagMaxRateLimitWait = "max-rate-limit-wait"
+	flagRule             = "rule"
 )
 
 // Environment variables, each written once.

@@ -24,23 +24,31 @@ type planOptions struct {
 	DetailedExitcode bool
 	Reports          []string
 	BatchSize        int
+	// Rules are the --rule NAMEs: evaluate only the rules they select.
+	Rules []string
 }
 
 func planCommand(e *env) *urfave.Command {
 	return &urfave.Command{
 		Name:      "plan",
 		Usage:     "show which tags would be removed (a dry run: only read requests)",
-		UsageText: "tagprune plan -f PATH... [--out PLANFILE] [--format text|json|markdown] [--detailed-exitcode] [--report FILE]",
+		UsageText: "tagprune plan -f PATH... [--rule NAME]... [--out PLANFILE] [--format text|json|markdown] [--detailed-exitcode] [--report FILE]",
 		Description: `Reads the library and prints, per rule and per file, the tags that apply
 would remove, then a summary line. Nothing is changed.
+
+--rule NAME limits the plan to the rules NAME selects (a glob selects every rule it
+matches), like Terraform's -target: for break-glass runs. The plan records the filter
+and says which rules it left out; a NAME that selects no rule is an error.
 
 Examples:
   tagprune plan -f examples/manifest.yaml --library examples/library.json
   tagprune plan -f tagprune.yaml --out plan.json               # review, then: tagprune apply plan.json
   tagprune plan -f tagprune.yaml --format markdown > comment.md
-  tagprune plan -f tagprune.yaml --detailed-exitcode            # exit 2 when there is drift`,
+  tagprune plan -f tagprune.yaml --detailed-exitcode            # exit 2 when there is drift
+  tagprune plan -f tagprune.yaml --rule 'retire-*' --out plan.json   # only the rules named retire-...`,
 		Flags: withGlobal(append([]urfave.Flag{
 			manifestFlag(),
+			ruleFlag(),
 			&urfave.StringFlag{Name: flagOut, Usage: "save the plan to `PLANFILE` for 'tagprune apply PLANFILE'", TakesFile: true},
 			&urfave.StringFlag{Name: flagFormat, Value: defaultFormat, Usage: "output: text, json (the plan document) or markdown (a pull-request comment)"},
 			&urfave.BoolFlag{Name: flagDetailedExitcode, Usage: "exit 0 when there are no changes, 2 when there are, 1 on error"},
@@ -66,6 +74,7 @@ func parsePlan(c *urfave.Context) (*planOptions, error) {
 		Global:           parseGlobal(c),
 		Source:           src,
 		Manifests:        c.StringSlice(flagManifest),
+		Rules:            c.StringSlice(flagRule),
 		Out:              c.String(flagOut),
 		Format:           c.String(flagFormat),
 		DetailedExitcode: c.Bool(flagDetailedExitcode),
@@ -79,6 +88,9 @@ func parsePlan(c *urfave.Context) (*planOptions, error) {
 		return nil, fmt.Errorf("--%s %q: want text, json or markdown", flagFormat, o.Format)
 	}
 	if err := checkBatchSize(o.BatchSize); err != nil {
+		return nil, err
+	}
+	if err := checkRuleFlags(o.Rules); err != nil {
 		return nil, err
 	}
 	if err := checkReportPaths(o.Reports); err != nil {
@@ -102,7 +114,7 @@ func runPlan(ctx context.Context, e *env, o *planOptions) error {
 	if err := preflight(o.files()); err != nil {
 		return fmt.Errorf("%w; nothing was sent", err)
 	}
-	s, err := openSession(ctx, e, o.Global, o.Manifests, o.Source)
+	s, err := openSession(ctx, e, o.Global, o.Manifests, o.Rules, o.Source)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ type session struct {
 	*env
 	global   globalOptions
 	rules    []manifest.Rule
+	filter   []string // --rule: the NAMEs plan evaluates, all rules when empty
 	logger   *slog.Logger
 	progress *progress
 	waits    *waitView
@@ -24,11 +25,13 @@ type session struct {
 	scanned  int // files read by the last plan, as it went
 }
 
-// openSession builds the logger, loads the manifests (when there are any)
-// and opens the library. It sends no request: a bad manifest or flag costs
-// no API call. From then on the run's lines for people go through the
-// progress display, and the client's long waits are shown on stderr.
-func openSession(ctx context.Context, e *env, g globalOptions, manifests []string, src sourceOptions) (*session, error) {
+// openSession builds the logger, loads the manifests (when there are any),
+// checks that each --rule NAME of filter selects one of their rules, and
+// opens the library. It sends no request: a bad manifest or flag costs no
+// API call, and a bad --rule does not even read the library. From then on
+// the run's lines for people go through the progress display, and the
+// client's long waits are shown on stderr.
+func openSession(ctx context.Context, e *env, g globalOptions, manifests, filter []string, src sourceOptions) (*session, error) {
 	logger, err := g.logger(e.Err)
 	if err != nil {
 		return nil, err
@@ -43,6 +46,10 @@ func openSession(ctx context.Context, e *env, g globalOptions, manifests []strin
 			}
 			return nil, err
 		}
+		if err := checkRuleFilter(s.rules, filter); err != nil {
+			return nil, err
+		}
+		s.filter = filter
 	}
 	if s.lib, err = openLibrary(ctx, src, e.version, logger, e.intr, s.waits.hook); err != nil {
 		return nil, err
@@ -71,9 +78,10 @@ func (s *session) plan(ctx context.Context, batchSize int) (*reconcile.Plan, err
 	s.scanned = 0
 	src := s.lib.source()
 	plan, err := reconcile.MakePlan(ctx, s.lib.client, s.rules, reconcile.PlanOptions{
-		Tool:      s.version,
-		Source:    &src,
-		BatchSize: batchSize,
+		Tool:       s.version,
+		Source:     &src,
+		BatchSize:  batchSize,
+		RuleFilter: s.filter,
 		Progress: func(n int) {
 			s.scanned = n
 			s.progress.set(n)

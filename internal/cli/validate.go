@@ -33,12 +33,16 @@ func validateCommand(e *env) *urfave.Command {
 		Description: `Loads every manifest and reports every problem at once, each with its
 file:line:col. Exit 0 when the manifests are valid, 1 otherwise.
 
+Every allowlist rule (allowedTags) gets a warning, which does not change the exit
+code: it removes every tag it does not name, so a typo in it removes what was meant
+to stay. Review its line in the plan, and apply with --max-changes N.
+
 Examples:
   tagprune validate -f tagprune.yaml
   tagprune validate -f manifests/ --format github   # annotations on a pull request`,
 		Flags: withGlobal(
 			manifestFlag(),
-			&urfave.StringFlag{Name: flagFormat, Value: defaultFormat, Usage: "error format: text, or github (::error annotations)"},
+			&urfave.StringFlag{Name: flagFormat, Value: defaultFormat, Usage: "error format: text, or github (::error and ::warning annotations)"},
 		),
 		Action: func(c *urfave.Context) error {
 			o, err := parseValidate(c)
@@ -66,14 +70,44 @@ func runValidate(ctx context.Context, e *env, o *validateOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.Out, "Manifest OK: %s in %s.\n",
-		english.Plural(len(rules), "rule", "rules"), strings.Join(o.Manifests, ", "))
+	warnings := 0
+	for i := range rules {
+		if len(rules[i].AllowedTags) == 0 {
+			continue
+		}
+		warnings++
+		w := allowlistWarning(&rules[i])
+		if o.Format == formatGitHub {
+			fmt.Fprintln(e.Out, githubCommand("warning", w))
+		} else {
+			fmt.Fprintf(e.Err, "%s: warning: %s\n", w.Pos, w.Msg)
+		}
+	}
+	ok := fmt.Sprintf("Manifest OK: %s in %s", english.Plural(len(rules), "rule", "rules"), strings.Join(o.Manifests, ", "))
+	if warnings > 0 {
+		ok += " (" + english.Plural(warnings, "warning", "warnings") + ")"
+	}
+	fmt.Fprintln(e.Out, ok+".")
 	return nil
+}
+
+// allowlistWarning says why an allowlist rule deserves a second look: it
+// removes every tag it does not name, so a typo in it removes tags that were
+// meant to stay, and --max-changes caps what one apply can do.
+func allowlistWarning(r *manifest.Rule) *manifest.Error {
+	return &manifest.Error{Pos: r.Position(), Rule: r.Name, Msg: fmt.Sprintf(
+		"rule %q is an allowlist: it removes every tag that matches none of its allowedTags from the files it selects, "+
+			"so a typo there removes tags meant to stay; read the plan's allowlist line before applying, "+
+			"and apply with --%s N to cap how many files one run may change", r.Name, flagMaxChanges)}
 }
 
 // githubAnnotation formats a manifest error as a GitHub Actions workflow
 // command, so the error shows on the pull request's line.
-func githubAnnotation(e *manifest.Error) string {
+func githubAnnotation(e *manifest.Error) string { return githubCommand("error", e) }
+
+// githubCommand formats a manifest problem as a GitHub Actions workflow
+// command of the given level (error or warning), placed on its line.
+func githubCommand(level string, e *manifest.Error) string {
 	props := "file=" + escapeProperty(e.Pos.File)
 	if e.Pos.Line > 0 {
 		props += fmt.Sprintf(",line=%d", e.Pos.Line)
@@ -82,10 +116,10 @@ func githubAnnotation(e *manifest.Error) string {
 		props += fmt.Sprintf(",col=%d", e.Pos.Col)
 	}
 	msg := e.Msg
-	if e.Rule != "" {
+	if e.Rule != "" && level == "error" {
 		msg = fmt.Sprintf("rule %q: %s", e.Rule, e.Msg)
 	}
-	return "::error " + props + "::" + escapeData(msg)
+	return "::" + level + " " + props + "::" + escapeData(msg)
 }
 
 func escapeData(s string) string {

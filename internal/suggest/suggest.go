@@ -1,8 +1,10 @@
 // Package suggest names what a user most likely meant by a mistyped name: a
-// command, a flag or a manifest key. It measures similarity as urfave/cli does.
+// command, a flag, a manifest key or a rule name. It measures similarity as urfave/cli does.
 package suggest
 
 import (
+	"cmp"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -43,4 +45,38 @@ func Closest(given string, names []string) string {
 		return ""
 	}
 	return byLower[best]
+}
+
+// Ranked returns at most n of names that given most likely misspells, the
+// most similar first (ties in the order of names), ignoring case: those
+// whose Jaro-Winkler similarity to given is at least MinSimilarity. Names
+// shorter than two characters are never suggested, and each name is
+// suggested once.
+func Ranked(given string, names []string, n int) []string {
+	type scored struct {
+		name  string
+		score float64
+	}
+	if n <= 0 {
+		return nil
+	}
+	g := strings.ToLower(given)
+	seen := make(map[string]bool, len(names))
+	var found []scored
+	for _, name := range names {
+		if len(name) < 2 || seen[name] {
+			continue
+		}
+		seen[name] = true
+		if s := smetrics.JaroWinkler(g, strings.ToLower(name), boostThreshold, prefixSize); s >= MinSimilarity {
+			found = append(found, scored{name, s})
+		}
+	}
+	slices.SortStableFunc(found, func(a, b scored) int { return cmp.Compare(b.score, a.score) })
+	found = found[:min(n, len(found))]
+	out := make([]string, 0, len(found))
+	for _, f := range found {
+		out = append(out, f.name)
+	}
+	return out
 }

@@ -38,3 +38,26 @@ func TestClosest(t *testing.T) {
 		})
 	}
 }
+
+func TestRanked(t *testing.T) {
+	rules := []string{"retire-spring-sale-2022", "retire-2023-campaigns", "release-legal-hold", "expire-old-blog-drafts", "x"}
+	tests := []struct {
+		name  string
+		given string
+		n     int
+		want  []string
+	}{
+		{"OneLetterWrong", "retire-spring-sale-2O22", 3, []string{"retire-spring-sale-2022"}},
+		{"MostSimilarFirst", "retire", 3, []string{"retire-2023-campaigns", "retire-spring-sale-2022"}},
+		{"AtMostN", "retire", 1, []string{"retire-2023-campaigns"}},
+		{"IgnoresCase", "RELEASE-LEGAL-HOLD", 3, []string{"release-legal-hold"}},
+		{"NothingClose", "deploy", 3, []string{}},
+		{"OneLetterNamesAreNeverSuggested", "x", 3, []string{}},
+		{"NoneAsked", "retire", 0, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, suggest.Ranked(tt.given, rules, tt.n))
+		})
+	}
+}
