@@ -98,6 +98,7 @@ var actionInputs = map[string]struct {
 	"library":      {flag: "library", commands: []string{"plan", "apply"}},
 	"max-changes":  {flag: "max-changes", commands: []string{"apply"}},
 	"auto-approve": {flag: "auto-approve", commands: []string{"apply"}},
+	"rule":         {flag: "rule", commands: []string{"plan", "apply"}},
 	"comment":      {why: "the pull-request comment is the action's"},
 	"comment-key":  {why: "the pull-request comment is the action's"},
 	"github-token": {why: "the pull-request comment is the action's"},
@@ -439,6 +440,21 @@ func TestActionPlan(t *testing.T) {
 		assert.Len(t, plan.Rules, 4, "the rules of both manifests")
 	})
 
+	t.Run("RulesNarrowThePlan", func(t *testing.T) {
+		t.Parallel()
+		dir := actionWorkdir(t)
+		r := runStep(t, a, "run", dir, runContext(map[string]string{"library": "library.json", "rule": "release-legal-hold\n retire-*\n"}))
+		require.Equal(t, 0, r.code, r.stdout+r.stderr)
+		plan, err := reconcile.ReadPlan(filepath.Join(dir, "tagprune-plan.json"))
+		require.NoError(t, err)
+		assert.Equal(t, []string{"release-legal-hold", "retire-*"}, plan.RuleFilter)
+		var names []string
+		for _, rule := range plan.Rules {
+			names = append(names, rule.Name)
+		}
+		assert.ElementsMatch(t, []string{"release-legal-hold", "retire-spring-sale-2022", "retire-2023-campaigns"}, names)
+	})
+
 	t.Run("InvalidManifestIsAnnotated", func(t *testing.T) {
 		t.Parallel()
 		dir := actionWorkdir(t)
@@ -479,6 +495,7 @@ func TestActionPlan(t *testing.T) {
 			{"MaxChangesOnPlan", map[string]string{"max-changes": "10"}, "max-changes and auto-approve are inputs of command: apply"},
 			{"AutoApproveNotABoolean", map[string]string{"command": "apply", "auto-approve": "yes"}, `auto-approve is "true" or "false", not "yes"`},
 			{"ApplyWithNothing", map[string]string{"command": "apply", "manifests": ""}, "apply needs a plan-file, or manifests and auto-approve"},
+			{"RuleWithASavedPlan", map[string]string{"command": "apply", "plan-file": "plan.json", "rule": "release-legal-hold"}, "rule is not an input of apply with a plan-file"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -549,6 +566,17 @@ func TestActionApply(t *testing.T) {
 		assert.Equal(t, 1, r.code)
 		assert.Contains(t, r.stderr, "more than --max-changes 3")
 		assert.Equal(t, "false", r.outputs["changes"])
+		assert.Equal(t, libraryTags(t, exampleLibraryDoc), libraryTags(t, filepath.Join(dir, "library.json")))
+	})
+
+	t.Run("MaxChangesCapsTheReviewedPlan", func(t *testing.T) {
+		t.Parallel()
+		dir := actionWorkdir(t)
+		plan := runStep(t, a, "run", dir, runContext(map[string]string{"library": "library.json", "plan-file": "plan.json"}))
+		require.Equal(t, 0, plan.code, plan.stdout+plan.stderr)
+		r := runStep(t, a, "run", dir, runContext(map[string]string{"command": "apply", "plan-file": "plan.json", "library": "library.json", "max-changes": "3"}))
+		assert.Equal(t, 1, r.code)
+		assert.Contains(t, r.stderr, "more than --max-changes 3")
 		assert.Equal(t, libraryTags(t, exampleLibraryDoc), libraryTags(t, filepath.Join(dir, "library.json")))
 	})
 

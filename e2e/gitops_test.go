@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -50,6 +51,32 @@ func TestSavedPlanConverges(t *testing.T) {
 	r = tagprune(t, cmd{args: []string{"plan", "-f", exampleManifest, "--detailed-exitcode"}, env: apiEnv(srv)})
 	require.Equal(t, 0, r.code, r.stdout+r.stderr)
 	assert.Equal(t, reconcile.NoChangesText+"\n", r.stdout)
+}
+
+// TestSavedPlanOverMaxChangesIsRefused checks that --max-changes caps a
+// saved plan too: over the cap, apply PLANFILE refuses before any request,
+// changes nothing and writes a report that says why; at the cap it applies.
+func TestSavedPlanOverMaxChangesIsRefused(t *testing.T) {
+	t.Parallel()
+	files := exampleLibrary(t)
+	srv := emulator(t, files)
+	planFile, plan := savePlan(t, srv, exampleManifest)
+	planned := emulatorStats(t, srv)
+	report := filepath.Join(t.TempDir(), "report.json")
+	under := strconv.Itoa(len(plan.Changes) - 1)
+
+	r := tagprune(t, cmd{args: []string{"apply", planFile, "--max-changes", under, "--report", report}, env: apiEnv(srv)})
+	require.Equal(t, exitError, r.code, r.stdout+r.stderr)
+	assert.Contains(t, r.stderr, "more than --max-changes "+under)
+	assert.Equal(t, planned, emulatorStats(t, srv), "not one request after the plan")
+	requireState(t, files, srv.Handler().Files(), tagsByID(files))
+	rep := readReport(t, report)
+	assert.Contains(t, rep.Error, "more than --max-changes "+under)
+	assert.Zero(t, rep.Summary.FilesChanged)
+
+	r = tagprune(t, cmd{args: []string{"apply", planFile, "--max-changes", strconv.Itoa(len(plan.Changes)), "--report", report}, env: apiEnv(srv)})
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	requireState(t, files, srv.Handler().Files(), desiredState(t, []string{exampleManifest}, files))
 }
 
 // TestSavedPlanAfterLibraryChanges changes the library between plan and

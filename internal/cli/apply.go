@@ -35,11 +35,12 @@ func applyCommand(e *env) *urfave.Command {
 		Name:  "apply",
 		Usage: "remove the forbidden tags through the bulk Remove Tags API and write a report",
 		UsageText: "tagprune apply -f PATH... [--rule NAME]... [--auto-approve] [--report FILE] [--concurrency N] [--max-changes N] [--batch-size N]\n" +
-			"tagprune apply PLANFILE [--report FILE] [--concurrency N]",
+			"tagprune apply PLANFILE [--report FILE] [--concurrency N] [--max-changes N]",
 		Description: `With -f, plans, shows the plan and asks for confirmation on a terminal
 (without a terminal it refuses unless --auto-approve is given). With PLANFILE, applies
 exactly that saved plan after checking that it is still current: exit 4, nothing
-changed, when a planned file's removals would now differ.
+changed, when a planned file's removals would now differ. --max-changes N refuses,
+changing nothing, a plan (made now or saved) that changes more than N files.
 
 --rule NAME (with -f) applies only the rules NAME selects (a glob selects every rule
 it matches), for break-glass runs; a saved plan already holds the filter it was
@@ -105,7 +106,7 @@ func parseApply(c *urfave.Context) (*applyOptions, error) {
 		return nil, errors.New("nothing to apply: give -f PATH (a manifest) or PLANFILE (saved by 'tagprune plan --out')")
 	}
 	if o.PlanFile != "" {
-		for _, f := range []string{flagAutoApprove, flagMaxChanges, flagBatchSize, flagRule} {
+		for _, f := range []string{flagAutoApprove, flagBatchSize, flagRule} {
 			if c.IsSet(f) {
 				return nil, fmt.Errorf("--%s does not apply to a saved plan: it was fixed when the plan was made", f)
 			}
@@ -201,9 +202,8 @@ func runApply(ctx context.Context, e *env, o *applyOptions) error {
 	if len(plan.Changes) == 0 {
 		return a.finish(reconcile.PlanReport(plan), nil)
 	}
-	if o.MaxChanges >= 0 && len(plan.Changes) > o.MaxChanges {
-		return a.refuse(plan, fmt.Errorf("refused: the plan changes %s, more than --%s %d; nothing was changed",
-			english.Plural(len(plan.Changes), "file", "files"), flagMaxChanges, o.MaxChanges))
+	if err := a.overMaxChanges(plan); err != nil {
+		return a.refuse(plan, err)
 	}
 	if !o.AutoApprove {
 		if !isTerminal(e.In) {
@@ -231,6 +231,16 @@ func readPlan(path string) (*reconcile.Plan, error) {
 	return reconcile.ReadPlan(path) // ReadPlan names the file
 }
 
+// overMaxChanges returns the refusal of a plan that changes more files than
+// --max-changes allows, or nil.
+func (a *applier) overMaxChanges(plan *reconcile.Plan) error {
+	if a.o.MaxChanges < 0 || len(plan.Changes) <= a.o.MaxChanges {
+		return nil
+	}
+	return fmt.Errorf("refused: the plan changes %s, more than --%s %d; nothing was changed",
+		english.Plural(len(plan.Changes), "file", "files"), flagMaxChanges, a.o.MaxChanges)
+}
+
 // applier is one apply run.
 type applier struct {
 	*env
@@ -240,7 +250,13 @@ type applier struct {
 }
 
 // applySaved checks that a saved plan is still current and applies it.
+// --max-changes refuses it, before any request, when it changes more files
+// than that: a cap in the job that applies reviewed plans stops a plan far
+// larger than anyone expected, whoever approved it.
 func (a *applier) applySaved(ctx context.Context, plan *reconcile.Plan) error {
+	if err := a.overMaxChanges(plan); err != nil {
+		return a.refuse(plan, err)
+	}
 	fmt.Fprintf(a.Err, "Checking that %s is still current (%s)...\n",
 		a.o.PlanFile, english.Plural(len(plan.Changes), "planned file", "planned files"))
 	a.intr.during(a.stoppingCalls, nil)
