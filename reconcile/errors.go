@@ -3,8 +3,11 @@ package reconcile
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"strings"
+
+	"github.com/tagprune/tagprune/internal/inputfile"
 )
 
 // PlanFileError is a plan file that ReadPlan refuses: it cannot be read, is
@@ -16,7 +19,16 @@ type PlanFileError struct {
 	Err  error
 }
 
-func (e *PlanFileError) Error() string { return fmt.Sprintf("reading plan %s: %v", e.Path, e.Err) }
+func (e *PlanFileError) Error() string {
+	var (
+		fe *inputfile.Error
+		pe *fs.PathError
+	)
+	if errors.As(e.Err, &fe) || errors.As(e.Err, &pe) {
+		return "reading plan: " + e.Err.Error() // it names the file
+	}
+	return fmt.Sprintf("reading plan %s: %v", e.Path, e.Err)
+}
 
 // Unwrap returns what was wrong with the file.
 func (e *PlanFileError) Unwrap() error { return e.Err }

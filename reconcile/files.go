@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/tagprune/tagprune/internal/atomicfile"
+	"github.com/tagprune/tagprune/internal/inputfile"
 )
 
 // WritePlan writes p as an indented JSON plan file, atomically: a temporary
@@ -56,41 +57,17 @@ func encodeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// writeAtomic writes a file through write into a temporary file beside path
-// and renames it over path, so readers see the old file or the new one,
-// never a part.
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+// writeAtomic writes the file at path through write, atomically (see
+// atomicfile.Write), buffered.
+func writeAtomic(path string, write func(io.Writer) error) error {
+	err := atomicfile.Write(path, func(w io.Writer) error {
+		bw := bufio.NewWriter(w)
+		if err := write(bw); err != nil {
+			return err
 		}
-	}()
-	bw := bufio.NewWriter(tmp)
-	if err := write(bw); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+		return bw.Flush()
+	})
+	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
@@ -110,9 +87,9 @@ func ReadPlan(path string) (*Plan, error) {
 	refuse := func(format string, args ...any) (*Plan, error) {
 		return nil, &PlanFileError{Path: path, Err: fmt.Errorf(format, args...)}
 	}
-	b, err := readRegular(path, MaxPlanFileSize)
+	b, err := inputfile.ReadFile(path, MaxPlanFileSize)
 	if err != nil {
-		return refuse("%w", err)
+		return nil, &PlanFileError{Path: path, Err: err}
 	}
 	var probe struct {
 		FormatVersion *int `json:"formatVersion"`
@@ -134,68 +111,4 @@ func ReadPlan(path string) (*Plan, error) {
 		return refuse("%w", err)
 	}
 	return &p, nil
-}
-
-// readRegular reads a whole file that must be a regular file of at most
-// limit bytes. It looks at the file before opening it, so that a named pipe
-// is refused instead of blocking the read.
-func readRegular(path string, limit int64) ([]byte, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s, not a regular file", fileKind(fi.Mode()))
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if fi, err = f.Stat(); err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() { // replaced since it was looked at
-		return nil, fmt.Errorf("%s, not a regular file", fileKind(fi.Mode()))
-	}
-	tooBig := fmt.Errorf("the file is larger than %s, the most a plan file may hold", sizeText(limit))
-	if fi.Size() > limit {
-		return nil, tooBig
-	}
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit { // it grew since it was looked at
-		return nil, tooBig
-	}
-	return b, nil
-}
-
-// fileKind says in words what a file that is not a regular file is.
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe (FIFO)"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	case m.IsDir():
-		return "a directory"
-	}
-	return "an irregular file"
-}
-
-// sizeText says a size in bytes in the largest whole binary unit.
-func sizeText(n int64) string {
-	switch {
-	case n >= 1<<30 && n%(1<<30) == 0:
-		return fmt.Sprintf("%d GiB", n>>30)
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }

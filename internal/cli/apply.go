@@ -11,7 +11,6 @@ import (
 
 	"github.com/tagprune/tagprune/internal/ansi"
 	"github.com/tagprune/tagprune/internal/english"
-	"github.com/tagprune/tagprune/internal/inputfile"
 	"github.com/tagprune/tagprune/reconcile"
 )
 
@@ -177,7 +176,7 @@ func runApply(ctx context.Context, e *env, o *applyOptions) error {
 	a := &applier{env: e, o: o, started: time.Now()}
 	var saved *reconcile.Plan
 	if o.PlanFile != "" {
-		p, err := readPlan(o.PlanFile)
+		p, err := reconcile.ReadPlan(o.PlanFile) // a regular file only; the error names it
 		if err != nil {
 			return a.ended(nil, err)
 		}
@@ -220,15 +219,6 @@ func runApply(ctx context.Context, e *env, o *applyOptions) error {
 	}
 	rep, err := a.apply(ctx, plan)
 	return a.finish(rep, err)
-}
-
-// readPlan reads a saved plan file, refusing anything but a regular file
-// before it is opened.
-func readPlan(path string) (*reconcile.Plan, error) {
-	if err := inputfile.Check(path, 0); err != nil {
-		return nil, fmt.Errorf("reading plan: %w", err)
-	}
-	return reconcile.ReadPlan(path) // ReadPlan names the file
 }
 
 // overMaxChanges returns the refusal of a plan that changes more files than
