@@ -298,5 +298,5 @@ func ApplySavedPlan(ctx context.Context, lib Library, plan *Plan, opts ApplyOpti
 	for i, m := range chk.Missing {
 		missing[i] = m.FileID
 	}
-	return apply(ctx, lib, plan, opts, missing)
+	return apply(ctx, lib, plan, opts, missing, "apply")
 }

@@ -28,9 +28,10 @@ func RulesDigest(rules []manifest.Rule) string {
 
 // ruleSet is a list of rules compiled for matching, with their names.
 type ruleSet struct {
-	rules  []manifest.Rule
-	m      *manifest.Matcher
-	byName map[string]int
+	rules   []manifest.Rule
+	m       *manifest.Matcher
+	byName  map[string]int
+	aiRules bool // some rule has forbiddenAITags
 }
 
 // compileRules compiles rules; the error is a manifest.Errors naming each
@@ -43,6 +44,7 @@ func compileRules(rules []manifest.Rule) (*ruleSet, error) {
 	rs := &ruleSet{rules: rules, m: m, byName: make(map[string]int, len(rules))}
 	for i, r := range rules {
 		rs.byName[r.Name] = i
+		rs.aiRules = rs.aiRules || len(r.ForbiddenAITags) > 0
 	}
 	return rs, nil
 }

@@ -115,12 +115,13 @@ func hint(err error) string {
 }
 
 // planHint says what to do about a saved plan that apply refused, or about
-// a manifest this version cannot carry out; it returns "" for other errors.
+// rules whose renames conflict; it returns "" for other errors.
 func planHint(err error) string {
 	var (
 		stale    *reconcile.StaleError
 		planFile *reconcile.PlanFileError
 		source   *reconcile.SourceMismatchError
+		rename   *reconcile.RenameConflictError
 	)
 	switch {
 	case errors.As(err, &stale):
@@ -129,8 +130,9 @@ func planHint(err error) string {
 		return "apply the plan to the library it was made from, or make a new plan against this one"
 	case errors.Is(err, reconcile.ErrInconsistentPlan), errors.As(err, &planFile):
 		return "a plan file cannot be repaired by hand: make the plan again with tagprune plan --out"
-	case errors.Is(err, reconcile.ErrNotSupported):
-		return "this version of tagprune cannot carry out that part of the manifest yet: remove it, or upgrade"
+	case errors.As(err, &rename):
+		return "a rename's new tag must be allowed wherever the rename applies: allow it in the rules that forbid it, " +
+			"or narrow the files of one of the rules, then run tagprune plan again"
 	}
 	return ""
 }
