@@ -110,7 +110,7 @@ func ReadPlan(path string) (*Plan, error) {
 	refuse := func(format string, args ...any) (*Plan, error) {
 		return nil, &PlanFileError{Path: path, Err: fmt.Errorf(format, args...)}
 	}
-	b, err := readRegular(path, MaxPlanFileSize)
+	b, err := readRegular(path, MaxPlanFileSize, "plan file")
 	if err != nil {
 		return refuse("%w", err)
 	}
@@ -136,10 +136,12 @@ func ReadPlan(path string) (*Plan, error) {
 	return &p, nil
 }
 
-// readRegular reads a whole file that must be a regular file of at most
-// limit bytes. It looks at the file before opening it, so that a named pipe
-// is refused instead of blocking the read.
-func readRegular(path string, limit int64) ([]byte, error) {
+// readRegular reads a whole input file that must be a regular file of at
+// most limit bytes; kind names such a file in the message ("plan file"). It
+// looks at the file before opening it, so that a named pipe is refused
+// instead of blocking the read. Every input file of reconcile (plans,
+// reports) is read through it.
+func readRegular(path string, limit int64, kind string) ([]byte, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, err
@@ -158,7 +160,7 @@ func readRegular(path string, limit int64) ([]byte, error) {
 	if !fi.Mode().IsRegular() { // replaced since it was looked at
 		return nil, fmt.Errorf("%s, not a regular file", fileKind(fi.Mode()))
 	}
-	tooBig := fmt.Errorf("the file is larger than %s, the most a plan file may hold", sizeText(limit))
+	tooBig := fmt.Errorf("the file is larger than %s, the most a %s may hold", sizeText(limit), kind)
 	if fi.Size() > limit {
 		return nil, tooBig
 	}

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -48,7 +49,11 @@ func RenderMarkdown(w io.Writer, p *Plan) error {
 	if len(p.Changes) == 0 {
 		d.line("**" + NoChangesText + "**")
 	} else {
-		d.line("**" + planSummaryLine(p) + "** Nothing has been changed: this is what `tagprune apply` would remove.")
+		what := "would remove"
+		if p.Summary.TagsToAdd+p.Summary.AITagsToRemove > 0 {
+			what = "would do"
+		}
+		d.line("**" + planSummaryLine(p) + "** Nothing has been changed: this is what `tagprune apply` " + what + ".")
 	}
 	d.line("")
 	var meta []string
@@ -64,10 +69,25 @@ func RenderMarkdown(w io.Writer, p *Plan) error {
 
 	groups := groupByRule(p)
 	byName := make(map[string]ruleGroup, len(groups))
+	renames, aiTags := false, false
 	for _, g := range groups {
 		byName[g.Name] = g
+		renames = renames || g.Renamed > 0
+		aiTags = aiTags || g.AITags > 0
 	}
 	if len(p.Rules) > 0 {
+		// Columns for renames and AITags only when the plan has some, so
+		// that a plan that only removes tags reads as it always did.
+		extra := func(g ruleGroup) string {
+			s := ""
+			if renames {
+				s += " | " + commas(g.Renamed)
+			}
+			if aiTags {
+				s += " | " + commas(g.AITags)
+			}
+			return s
+		}
 		rows := make([]string, 0, len(p.Rules)+1)
 		seen := map[string]bool{}
 		for _, r := range p.Rules {
@@ -76,22 +96,36 @@ func RenderMarkdown(w io.Writer, p *Plan) error {
 			}
 			seen[r.Name] = true
 			g := byName[r.Name]
-			rows = append(rows, "| "+mdCell(r.Name)+" | "+mdCell(r.Description)+" | "+commas(len(g.Files))+" | "+commas(g.Tags)+" |")
+			rows = append(rows, "| "+mdCell(r.Name)+" | "+mdCell(r.Description)+" | "+commas(len(g.Files))+" | "+commas(g.Tags)+extra(g)+" |")
 		}
 		if g, ok := byName[unattributedRule]; ok {
-			rows = append(rows, "| "+mdCell(g.Name)+" |  | "+commas(len(g.Files))+" | "+commas(g.Tags)+" |")
+			rows = append(rows, "| "+mdCell(g.Name)+" |  | "+commas(len(g.Files))+" | "+commas(g.Tags)+extra(g)+" |")
 		}
-		d.table("| Rule | Description | Files | Tags to remove |\n| --- | --- | ---: | ---: |", rows, "rules")
+		header, align := "| Rule | Description | Files | Tags to remove", "| --- | --- | ---: | ---:"
+		if renames {
+			header, align = header+" | Renames", align+" | ---:"
+		}
+		if aiTags {
+			header, align = header+" | AITags to remove", align+" | ---:"
+		}
+		d.table(header+" |\n"+align+" |", rows, "rules")
 	}
 
 	secs := make([]mdSection, 0, len(groups))
 	for _, g := range groups {
+		header, align := "| File | Tags to remove", "| --- | ---"
+		if g.Renamed > 0 {
+			header, align = header+" | Renames", align+" | ---"
+		}
+		if g.AITags > 0 {
+			header, align = header+" | AITags to remove", align+" | ---"
+		}
 		s := mdSection{
 			heading: "### " + mdCell(g.Name),
-			intro:   "Would remove " + plural(g.Tags, "tag", "tags") + " from " + plural(len(g.Files), "file", "files") + ".",
-			header:  "| File | Tags to remove |\n| --- | --- |",
+			intro:   g.doing(),
+			header:  header + " |\n" + align + " |",
 		}
-		if g.Allowlist {
+		if g.Allowlist && g.Removed > 0 {
 			line := allowlistLine(g, func(t string) string { return mdTags([]string{t}) })
 			if !strings.HasSuffix(line, "…") {
 				line += "."
@@ -106,7 +140,14 @@ func RenderMarkdown(w io.Writer, p *Plan) error {
 			s.intro = desc + " " + s.intro
 		}
 		for _, f := range g.Files {
-			s.rows = append(s.rows, "| "+mdCell(f.Path)+" | "+mdTags(f.Tags)+" |")
+			row := "| " + mdCell(f.Path) + " | " + mdTags(f.Tags)
+			if g.Renamed > 0 {
+				row += " | " + mdRenames(f.Renames)
+			}
+			if g.AITags > 0 {
+				row += " | " + mdTags(f.AITags)
+			}
+			s.rows = append(s.rows, row+" |")
 		}
 		secs = append(secs, s)
 	}
@@ -247,6 +288,24 @@ func mdTags(tags []string) string {
 	return b.String()
 }
 
+// mdRenames returns renames as one escaped table cell ("Red → red"),
+// bounded in size.
+func mdRenames(rn []renameLine) string {
+	var b strings.Builder
+	for i, r := range rn {
+		text := renameText(r, mdCell)
+		if i > 0 && b.Len()+len(text) > cellRunes {
+			b.WriteString(", … (" + commas(len(rn)-i) + " more)")
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(text)
+	}
+	return b.String()
+}
+
 // mdCell returns s made safe for a markdown table cell or heading: control
 // characters and invalid UTF-8 are shown as escapes, text past cellRunes
 // runes is cut, and characters that markdown or HTML would act on are
@@ -289,14 +348,20 @@ func mdCell(s string) string {
 // in the open and the rest in a collapsed <details> block, left out with a
 // line pointing to the JSON report when the whole would not fit. The file
 // counts come from r.Files; tags removed, scanned files and API counts from
-// r.Summary. The report of a plan (command "plan") says that nothing was
-// changed and lists its pending files as the files apply would change.
+// r.Summary. A run that adds tags (renames, restore) or removes AITags has
+// columns for them, and pending and failed files show what the API
+// confirmed before the run stopped. The report of a plan (command "plan")
+// says that nothing was changed and lists its pending files as the files
+// apply would change; that of a restore says "restored".
 // Text from the report is escaped as by RenderMarkdown.
 // RenderReportMarkdown returns the first error from w.
 func RenderReportMarkdown(w io.Writer, r *Report) error {
 	byStatus := map[string][]FileResult{}
+	adds, ai := false, false
 	for _, f := range r.Files {
 		byStatus[f.Status] = append(byStatus[f.Status], f)
+		adds = adds || len(f.AddTags)+len(f.AddedTags) > 0
+		ai = ai || len(f.RemoveAITags)+len(f.RemovedAITags) > 0
 	}
 	failed, pending := len(byStatus[StatusFailed]), len(byStatus[StatusPending])
 	other := len(r.Files) - failed - pending - len(byStatus[StatusChanged]) - len(byStatus[StatusMissing])
@@ -309,15 +374,23 @@ func RenderReportMarkdown(w io.Writer, r *Report) error {
 	d.line("## tagprune " + mdCell(command) + " report")
 	d.line("")
 	isPlan := command == "plan"
+	again := "`tagprune apply`"
+	if command == "restore" {
+		again = "`tagprune restore`"
+	}
 	switch {
 	case isPlan:
-		d.line("**Nothing has been changed:** `tagprune apply` would remove tags from " +
+		what := "remove tags from "
+		if adds || ai {
+			what = "change the tags of "
+		}
+		d.line("**Nothing has been changed:** `tagprune apply` would " + what +
 			plural(pending, "file", "files") + ".")
 	case failed+pending+other == 0:
 		d.line("**All " + plural(len(r.Files), "planned file", "planned files") + " converged.**")
 	default:
 		d.line("**" + plural(failed+pending+other, "planned file has", "planned files have") + " not converged** (" +
-			commas(failed) + " failed, " + commas(pending) + " pending). Running `tagprune apply` again changes what is left.")
+			commas(failed) + " failed, " + commas(pending) + " pending). Running " + again + " again changes what is left.")
 	}
 	d.line("")
 	if r.Interrupted {
@@ -328,16 +401,33 @@ func RenderReportMarkdown(w io.Writer, r *Report) error {
 		d.line("> **Error:** " + mdCell(r.Error))
 		d.line("")
 	}
+	s := r.Summary
 	if isPlan {
 		// A plan changed nothing: its counts say what apply would do.
-		d.line("| Files to change | Tags to remove |")
-		d.line("| ---: | ---: |")
-		d.line("| " + commas(pending) + " | " + commas(r.Summary.TagsToRemove) + " |")
+		header, align, row := "| Files to change | Tags to remove", "| ---: | ---:", "| "+commas(pending)+" | "+commas(s.TagsToRemove)
+		if adds {
+			header, align, row = header+" | Tags to add", align+" | ---:", row+" | "+commas(s.TagsToAdd)
+		}
+		if ai {
+			header, align, row = header+" | AITags to remove", align+" | ---:", row+" | "+commas(s.AITagsToRemove)
+		}
+		d.line(header + " |")
+		d.line(align + " |")
+		d.line(row + " |")
 	} else {
-		d.line("| Changed | Failed | Missing | Pending | Tags removed |")
-		d.line("| ---: | ---: | ---: | ---: | ---: |")
-		d.line("| " + commas(len(byStatus[StatusChanged])) + " | " + commas(failed) + " | " + commas(len(byStatus[StatusMissing])) +
-			" | " + commas(pending) + " | " + commas(r.Summary.TagsRemoved) + " |")
+		header := "| Changed | Failed | Missing | Pending | Tags removed"
+		align := "| ---: | ---: | ---: | ---: | ---:"
+		row := "| " + commas(len(byStatus[StatusChanged])) + " | " + commas(failed) + " | " + commas(len(byStatus[StatusMissing])) +
+			" | " + commas(pending) + " | " + commas(s.TagsRemoved)
+		if adds {
+			header, align, row = header+" | Tags added", align+" | ---:", row+" | "+commas(s.TagsAdded)
+		}
+		if ai {
+			header, align, row = header+" | AITags removed", align+" | ---:", row+" | "+commas(s.AITagsRemoved)
+		}
+		d.line(header + " |")
+		d.line(align + " |")
+		d.line(row + " |")
 	}
 	d.line("")
 	var meta []string
@@ -350,37 +440,108 @@ func RenderReportMarkdown(w io.Writer, r *Report) error {
 	if r.Tool != "" {
 		meta = append(meta, "tagprune "+mdCell(r.Tool))
 	}
-	s := r.Summary
+	calls := commas(s.APICalls.List) + " list, " + commas(s.APICalls.Details) + " details, " + commas(s.APICalls.RemoveTags) + " removeTags"
+	if s.APICalls.AddTags > 0 || adds {
+		calls += ", " + commas(s.APICalls.AddTags) + " addTags"
+	}
+	if s.APICalls.RemoveAITags > 0 || ai {
+		calls += ", " + commas(s.APICalls.RemoveAITags) + " removeAITags"
+	}
 	meta = append(meta, plural(s.FilesScanned, "file", "files")+" scanned",
-		"API requests: "+commas(s.APICalls.List)+" list, "+commas(s.APICalls.Details)+" details, "+
-			commas(s.APICalls.RemoveTags)+" removeTags ("+plural(s.Retries, "retry", "retries")+", "+
+		"API requests: "+calls+" ("+plural(s.Retries, "retry", "retries")+", "+
 			commas(s.RateLimited)+" rate-limited)")
 	d.line(strings.Join(meta, " · ") + ".")
 	d.line("")
 
+	// Optional columns: what was added (renames, restore) and which AITags
+	// go, only in reports that have any.
+	type column struct {
+		title string
+		cell  func(FileResult) string
+	}
+	var planned, done []column
+	if adds {
+		planned = append(planned, column{"Tags to add", func(f FileResult) string { return mdTags(f.AddTags) }})
+		done = append(done, column{"Tags added", func(f FileResult) string { return mdTags(f.AddedTags) }})
+	}
+	if ai {
+		planned = append(planned, column{"AITags to remove", func(f FileResult) string { return mdTags(f.RemoveAITags) }})
+		done = append(done, column{"AITags removed", func(f FileResult) string { return mdTags(f.removedAI()) }})
+	}
+	table := func(base string, cols []column) (string, func(FileResult) string) {
+		header := base
+		for _, c := range cols {
+			header += " | " + c.title
+		}
+		n := strings.Count(header, "|")
+		cells := func(f FileResult) string {
+			s := ""
+			for _, c := range cols {
+				s += " | " + c.cell(f)
+			}
+			return s
+		}
+		return header + " |\n" + strings.Repeat("| --- ", n) + "|", cells
+	}
 	fileCell := func(f FileResult) string { return mdCell(f.FilePath) + " | " + mdCell(f.FileID) }
+	// Pending and failed files show what was done before the run stopped
+	// or failed: a rename interrupted between its two steps has its new tag
+	// added and its old one still there.
+	partial := append(append([]column{}, done...), column{"Tags removed", func(f FileResult) string { return mdTags(f.RemovedTags) }})
+	if !adds && !ai {
+		partial = nil
+	}
+	errorColumn := column{"Error", func(f FileResult) string { return mdCell(f.Error) }}
+	failedHeader, failedCells := table("| File | File ID | Tags not removed", append(slices.Clip(partial), errorColumn))
+	pendingHeader, pendingCells := table("| File | File ID | Tags not removed", partial)
+	changedHeader, changedCells := table("| File | Tags removed", done)
+	plannedHeader, plannedCells := table("| File | File ID | Tags to remove", planned)
+	pendingIntro := "These files were not reached; nothing was changed on them."
+	if slices.ContainsFunc(byStatus[StatusPending], func(f FileResult) bool {
+		return len(f.AddedTags)+len(f.RemovedTags)+len(f.RemovedAITags) > 0
+	}) {
+		pendingIntro = "These files were not finished: what the API confirmed before the run stopped is listed; the rest was not changed."
+	}
+	failedIntro := "These files could not be changed; their tags are as they were."
+	if partial != nil {
+		failedIntro = "These files could not be changed: what the API confirmed is listed; the rest is as it was."
+	}
+	changedIntro := "The tags were removed from these files."
+	switch {
+	case command == "restore":
+		changedIntro = "These files were restored: the tags were added back, and the tags the apply had added were removed."
+	case adds || ai:
+		changedIntro = "These files were changed as planned."
+	}
 	kinds := []struct {
 		status, title, intro, header string
 		row                          func(FileResult) string
 	}{
-		{StatusFailed, "Failed", "These files could not be changed; their tags are as they were.",
-			"| File | File ID | Tags not removed | Error |\n| --- | --- | --- | --- |",
+		{StatusFailed, "Failed", failedIntro, failedHeader,
 			func(f FileResult) string {
-				return "| " + fileCell(f) + " | " + mdTags(f.RemoveTags) + " | " + mdCell(f.Error) + " |"
+				return "| " + fileCell(f) + " | " + mdTags(f.RemoveTags) + failedCells(f) + " |"
 			}},
-		{StatusPending, "Pending", "These files were not reached; nothing was changed on them.",
-			"| File | File ID | Tags not removed |\n| --- | --- | --- |",
-			func(f FileResult) string { return "| " + fileCell(f) + " | " + mdTags(f.RemoveTags) + " |" }},
+		{StatusPending, "Pending", pendingIntro, pendingHeader,
+			func(f FileResult) string {
+				return "| " + fileCell(f) + " | " + mdTags(f.RemoveTags) + pendingCells(f) + " |"
+			}},
 		{StatusMissing, "Missing", "These files no longer exist in the library.",
 			"| File | File ID |\n| --- | --- |",
 			func(f FileResult) string { return "| " + fileCell(f) + " |" }},
-		{StatusChanged, "Changed", "The tags were removed from these files.",
-			"| File | Tags removed |\n| --- | --- |",
-			func(f FileResult) string { return "| " + mdCell(f.FilePath) + " | " + mdTags(f.RemoveTags) + " |" }},
+		{StatusChanged, "Changed", changedIntro, changedHeader,
+			func(f FileResult) string {
+				return "| " + mdCell(f.FilePath) + " | " + mdTags(f.removed()) + changedCells(f) + " |"
+			}},
 	}
 	if isPlan {
 		kinds[1].title, kinds[1].intro = "Would change", "`tagprune apply` would remove these tags."
-		kinds[1].header = "| File | File ID | Tags to remove |\n| --- | --- | --- |"
+		kinds[1].header = plannedHeader
+		kinds[1].row = func(f FileResult) string {
+			return "| " + fileCell(f) + " | " + mdTags(f.RemoveTags) + plannedCells(f) + " |"
+		}
+		if adds || ai {
+			kinds[1].intro = "`tagprune apply` would make these changes."
+		}
 	}
 	var secs []mdSection
 	for _, k := range kinds {

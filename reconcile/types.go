@@ -172,6 +172,17 @@ type Report struct {
 	Summary       Summary         `json:"summary"`
 	Files         []FileResult    `json:"files"`
 	Batches       []BatchResult   `json:"batches"`
+	// NotRestorable lists, in a restore report, the AITags the apply
+	// removed: ImageKit has no call that adds AITags, so restore cannot
+	// put them back.
+	NotRestorable []AITagsLost `json:"notRestorable,omitempty"`
+}
+
+// AITagsLost is a file whose AITags an apply removed for good.
+type AITagsLost struct {
+	FileID   string   `json:"fileId"`
+	FilePath string   `json:"filePath"`
+	AITags   []string `json:"aiTags"`
 }
 
 // FileResult is the end state of one planned file.
@@ -197,9 +208,24 @@ type FileResult struct {
 	AddedTags     []string `json:"addedTags,omitempty"`
 	RemovedTags   []string `json:"removedTags,omitempty"`
 	RemovedAITags []string `json:"removedAITags,omitempty"`
-	// NotRestorable holds, in a restore report, the AITags the apply
-	// removed from the file: ImageKit has no call that adds AITags.
-	NotRestorable []string `json:"notRestorableAITags,omitempty"`
+}
+
+// removed returns the tags the run removed from the file: RemovedTags, or,
+// for a changed file of a report written before RemovedTags existed,
+// RemoveTags.
+func (f *FileResult) removed() []string {
+	if len(f.RemovedTags) == 0 && f.Status == StatusChanged {
+		return f.RemoveTags
+	}
+	return f.RemovedTags
+}
+
+// removedAI is removed for AITags.
+func (f *FileResult) removedAI() []string {
+	if len(f.RemovedAITags) == 0 && f.Status == StatusChanged {
+		return f.RemoveAITags
+	}
+	return f.RemovedAITags
 }
 
 // BatchResult is one bulk call as sent, retries of failed files included as

@@ -68,6 +68,7 @@ Examples:
 			validateCommand(e),
 			planCommand(e),
 			applyCommand(e),
+			restoreCommand(e),
 			exportCommand(e),
 			schemaCommand(e),
 			emulatorCommand(e),

@@ -189,8 +189,25 @@ func (a *applier) apply(ctx context.Context, plan *reconcile.Plan) (*reconcile.R
 	return reconcile.Apply(ctx, a.lib.client, plan, a.options())
 }
 
-// removeTagsCalls returns the removeTags calls sent so far, retries included.
-func (a *applier) removeTagsCalls() int64 { return a.lib.client.Stats().RemoveTags }
+// removeTagsCalls returns the bulk calls (removeTags, addTags,
+// removeAITags) sent so far, retries included.
+func (a *applier) removeTagsCalls() int64 {
+	st := a.lib.client.Stats()
+	return st.RemoveTags + st.AddTags + st.RemoveAITags
+}
+
+// addedAndAITags says how many tags were added and AITags removed, for the
+// outcome line of a run that planned any: "3 tags added, 2 AITags removed, ".
+func addedAndAITags(s reconcile.Summary) string {
+	out := ""
+	if s.TagsToAdd > 0 || s.TagsAdded > 0 {
+		out += english.Plural(s.TagsAdded, "tag", "tags") + " added, "
+	}
+	if s.AITagsToRemove > 0 || s.AITagsRemoved > 0 {
+		out += english.Plural(s.AITagsRemoved, "AITag", "AITags") + " removed, "
+	}
+	return out
+}
 
 func (a *applier) options() reconcile.ApplyOptions {
 	return reconcile.ApplyOptions{
@@ -221,9 +238,9 @@ func (a *applier) finish(rep *reconcile.Report, runErr error) error {
 	if rep.Command == "apply" && !strings.HasPrefix(rep.Error, "refused") {
 		s := rep.Summary
 		outcome := outcomeWord(rep, runErr)
-		line := fmt.Sprintf("Apply %s: %s changed, %s removed, %d failed, %d missing, %d pending. Report: %s",
+		line := fmt.Sprintf("Apply %s: %s changed, %s removed, %s%d failed, %d missing, %d pending. Report: %s",
 			outcome, english.Plural(s.FilesChanged, "file", "files"), english.Plural(s.TagsRemoved, "tag", "tags"),
-			s.FilesFailed, s.FilesMissing, s.FilesPending, a.o.Reports[0])
+			addedAndAITags(s), s.FilesFailed, s.FilesMissing, s.FilesPending, a.o.Reports[0])
 		fmt.Fprintf(a.Out, "\n%s\n", ansi.Style(outcome == "complete" && a.global.color(a.Out), ansi.Green, line))
 	}
 	switch {

@@ -37,11 +37,15 @@ func (e *incompleteError) Error() string {
 }
 
 // interruptedError is a run stopped by SIGINT or SIGTERM; it matches
-// context.Canceled.
-type interruptedError struct{}
+// context.Canceled. command is the command to run again, "" for apply.
+type interruptedError struct{ command string }
 
-func (interruptedError) Error() string {
-	return "interrupted: no new call was started; the report lists changed and pending files; run apply again to finish"
+func (e interruptedError) Error() string {
+	command := e.command
+	if command == "" {
+		command = "apply"
+	}
+	return "interrupted: no new call was started; the report lists changed and pending files; run " + command + " again to finish"
 }
 
 func (interruptedError) Unwrap() error { return context.Canceled }
