@@ -181,6 +181,9 @@ func junitFailure(f FileResult) JUnitFailure {
 		what = "could not be changed"
 	case StatusPending:
 		what = "was not reached"
+		if len(f.AddedTags)+len(f.RemovedTags)+len(f.RemovedAITags) > 0 {
+			what = "was not finished"
+		}
 	default:
 		typ = "status " + display(f.Status)
 	}

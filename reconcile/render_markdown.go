@@ -96,10 +96,10 @@ func RenderMarkdown(w io.Writer, p *Plan) error {
 			}
 			seen[r.Name] = true
 			g := byName[r.Name]
-			rows = append(rows, "| "+mdCell(r.Name)+" | "+mdCell(r.Description)+" | "+commas(len(g.Files))+" | "+commas(g.Tags)+extra(g)+" |")
+			rows = append(rows, "| "+mdCell(r.Name)+" | "+mdCell(r.Description)+" | "+commas(len(g.Files))+" | "+commas(g.Removed)+extra(g)+" |")
 		}
 		if g, ok := byName[unattributedRule]; ok {
-			rows = append(rows, "| "+mdCell(g.Name)+" |  | "+commas(len(g.Files))+" | "+commas(g.Tags)+extra(g)+" |")
+			rows = append(rows, "| "+mdCell(g.Name)+" |  | "+commas(len(g.Files))+" | "+commas(g.Removed)+extra(g)+" |")
 		}
 		header, align := "| Rule | Description | Files | Tags to remove", "| --- | --- | ---: | ---:"
 		if renames {
@@ -113,7 +113,13 @@ func RenderMarkdown(w io.Writer, p *Plan) error {
 
 	secs := make([]mdSection, 0, len(groups))
 	for _, g := range groups {
-		header, align := "| File | Tags to remove", "| --- | ---"
+		// A column for each kind of change the rule makes; removed tags
+		// when it makes no other.
+		tagsColumn := g.Removed > 0 || g.Renamed+g.AITags == 0
+		header, align := "| File", "| ---"
+		if tagsColumn {
+			header, align = header+" | Tags to remove", align+" | ---"
+		}
 		if g.Renamed > 0 {
 			header, align = header+" | Renames", align+" | ---"
 		}
@@ -140,7 +146,10 @@ func RenderMarkdown(w io.Writer, p *Plan) error {
 			s.intro = desc + " " + s.intro
 		}
 		for _, f := range g.Files {
-			row := "| " + mdCell(f.Path) + " | " + mdTags(f.Tags)
+			row := "| " + mdCell(f.Path)
+			if tagsColumn {
+				row += " | " + mdTags(f.Tags)
+			}
 			if g.Renamed > 0 {
 				row += " | " + mdRenames(f.Renames)
 			}
@@ -286,6 +295,20 @@ func mdTags(tags []string) string {
 		size += len(t) + 2
 	}
 	return b.String()
+}
+
+// minusTags returns the tags of a that are not in b, in a's order.
+func minusTags(a, b []string) []string {
+	if len(b) == 0 {
+		return a
+	}
+	var out []string
+	for _, t := range a {
+		if !slices.Contains(b, t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // mdRenames returns renames as one escaped table cell ("Red → red"),
@@ -484,12 +507,16 @@ func RenderReportMarkdown(w io.Writer, r *Report) error {
 		return header + " |\n" + strings.Repeat("| --- ", n) + "|", cells
 	}
 	fileCell := func(f FileResult) string { return mdCell(f.FilePath) + " | " + mdCell(f.FileID) }
-	// Pending and failed files show what was done before the run stopped
-	// or failed: a rename interrupted between its two steps has its new tag
-	// added and its old one still there.
-	partial := append(append([]column{}, done...), column{"Tags removed", func(f FileResult) string { return mdTags(f.RemovedTags) }})
-	if !adds && !ai {
-		partial = nil
+	// Pending and failed files show where they stand: the tags and AITags
+	// still to remove, and the tags added before the run stopped or the
+	// file failed (a rename interrupted between its two steps has its new
+	// tag added and its old one still there).
+	var partial []column
+	if adds {
+		partial = append(partial, column{"Tags added", func(f FileResult) string { return mdTags(f.AddedTags) }})
+	}
+	if ai {
+		partial = append(partial, column{"AITags not removed", func(f FileResult) string { return mdTags(minusTags(f.RemoveAITags, f.RemovedAITags)) }})
 	}
 	errorColumn := column{"Error", func(f FileResult) string { return mdCell(f.Error) }}
 	failedHeader, failedCells := table("| File | File ID | Tags not removed", append(slices.Clip(partial), errorColumn))
@@ -500,11 +527,11 @@ func RenderReportMarkdown(w io.Writer, r *Report) error {
 	if slices.ContainsFunc(byStatus[StatusPending], func(f FileResult) bool {
 		return len(f.AddedTags)+len(f.RemovedTags)+len(f.RemovedAITags) > 0
 	}) {
-		pendingIntro = "These files were not finished: what the API confirmed before the run stopped is listed; the rest was not changed."
+		pendingIntro = "These files were not finished: what is not removed is still on them, and the tags added were added before the run stopped."
 	}
 	failedIntro := "These files could not be changed; their tags are as they were."
 	if partial != nil {
-		failedIntro = "These files could not be changed: what the API confirmed is listed; the rest is as it was."
+		failedIntro = "These files could not be changed: what is not removed is still on them, and the tags added were added before they failed."
 	}
 	changedIntro := "The tags were removed from these files."
 	switch {

@@ -130,7 +130,6 @@ type ruleGroup struct {
 	Name        string
 	Description string
 	Files       []fileTags // sorted by path, then file id
-	Tags        int        // tags removed over all Files, renamed ones included
 	Removed     int        // tags removed but not renamed
 	Renamed     int        // renames
 	AITags      int        // AITags removed
@@ -157,7 +156,8 @@ func (g *ruleGroup) verb() string {
 }
 
 // doing says, in a sentence, what the rule would do: "Would remove 3 tags
-// from 2 files.", or "Would rename 2 tags and remove 1 AITag on 2 files.".
+// from 2 files.", "Would remove 2 AITags from 2 files." or "Would rename 2
+// tags and remove 1 AITag on 2 files.".
 func (g *ruleGroup) doing() string {
 	if g.Renamed == 0 && g.AITags == 0 {
 		return "Would remove " + plural(g.Removed, "tag", "tags") + " from " + plural(len(g.Files), "file", "files") + "."
@@ -181,7 +181,11 @@ func (g *ruleGroup) doing() string {
 	if last > 0 {
 		text = strings.Join(parts[:last], ", ") + " and " + parts[last]
 	}
-	return "Would " + text + " on " + plural(len(g.Files), "file", "files") + "."
+	prep := " on "
+	if g.Renamed == 0 {
+		prep = " from "
+	}
+	return "Would " + text + prep + plural(len(g.Files), "file", "files") + "."
 }
 
 // tagCount is a tag and the number of files it is removed from.
@@ -348,7 +352,6 @@ func (g *ruleGroup) add(ft fileTags) {
 	g.Files = append(g.Files, ft)
 	g.Removed += len(ft.Tags)
 	g.Renamed += len(ft.Renames)
-	g.Tags += len(ft.Tags) + len(ft.Renames)
 	g.AITags += len(ft.AITags)
 }
 
