@@ -50,8 +50,8 @@ func RenderMarkdown(w io.Writer, p *Plan) error {
 		d.line("**" + NoChangesText + "**")
 	} else {
 		what := "would remove"
-		if p.Summary.TagsToAdd+p.Summary.AITagsToRemove > 0 {
-			what = "would do"
+		if p.Summary.TagsToAdd > 0 {
+			what = "would remove and add"
 		}
 		d.line("**" + planSummaryLine(p) + "** Nothing has been changed: this is what `tagprune apply` " + what + ".")
 	}
@@ -297,6 +297,21 @@ func mdTags(tags []string) string {
 	return b.String()
 }
 
+// planVerbs says what apply would do to the files of a plan report: "remove
+// tags from", or, with renames and AITags, "remove tags, add tags to and
+// remove AITags from".
+func planVerbs(adds, ai bool) string {
+	switch {
+	case adds && ai:
+		return "remove tags, add tags to and remove AITags from"
+	case adds:
+		return "remove tags from and add tags to"
+	case ai:
+		return "remove tags and AITags from"
+	}
+	return "remove tags from"
+}
+
 // minusTags returns the tags of a that are not in b, in a's order.
 func minusTags(a, b []string) []string {
 	if len(b) == 0 {
@@ -403,11 +418,7 @@ func RenderReportMarkdown(w io.Writer, r *Report) error {
 	}
 	switch {
 	case isPlan:
-		what := "remove tags from "
-		if adds || ai {
-			what = "change the tags of "
-		}
-		d.line("**Nothing has been changed:** `tagprune apply` would " + what +
+		d.line("**Nothing has been changed:** `tagprune apply` would " + planVerbs(adds, ai) + " " +
 			plural(pending, "file", "files") + ".")
 	case failed+pending+other == 0:
 		d.line("**All " + plural(len(r.Files), "planned file", "planned files") + " converged.**")
@@ -567,7 +578,7 @@ func RenderReportMarkdown(w io.Writer, r *Report) error {
 			return "| " + fileCell(f) + " | " + mdTags(f.RemoveTags) + plannedCells(f) + " |"
 		}
 		if adds || ai {
-			kinds[1].intro = "`tagprune apply` would make these changes."
+			kinds[1].intro = "`tagprune apply` would make these changes: what is listed to remove, it would remove; what is listed to add, it would add."
 		}
 	}
 	var secs []mdSection
