@@ -65,7 +65,9 @@ func (rs *ruleSet) names(idx []int) []string {
 // to select the file when a rule that c names has it (that rule forbade one
 // of the file's tags, so its query selected the file when the plan read it).
 // Rules with another searchQuery may select the file too; leaving them out
-// only makes every check stricter.
+// makes every check of removals stricter. It can hide a rename conflict
+// with such a rule (a new tag it forbids), which the plan's own read
+// (MakePlan asks those searchQueries) and CheckPlan's fresh read both see.
 func (rs *ruleSet) recorded(c *Change) *manifest.Selection {
 	return rs.m.Select(c.FileID, c.FilePath, func(q string) bool {
 		for _, name := range c.Rules {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -506,4 +508,38 @@ func TestRenameConflictErrorListsAFew(t *testing.T) {
 	assert.Contains(t, msg, `but rules "s" and "t" forbid "a" there`)
 	assert.Contains(t, msg, "; and 9 more; nothing was changed")
 	assert.True(t, errors.As(error(e), new(*RenameConflictError)))
+}
+
+func TestReadReportRefusesWhatRestoreCannotUse(t *testing.T) {
+	tests := []struct {
+		name, content, want string
+	}{
+		{"not JSON", `{"formatVersion": 1, "comm`, "not a valid report file"},
+		{"no formatVersion", `{"command": "apply"}`, "no formatVersion"},
+		{"another formatVersion", `{"formatVersion": 2, "command": "apply"}`, "unsupported formatVersion 2"},
+		{"a plan report", `{"formatVersion": 1, "command": "plan"}`, "the report of a plan, which changed nothing"},
+		{"another command", `{"formatVersion": 1, "command": "export"}`, `command "export"`},
+		{"a file without an id", `{"formatVersion": 1, "command": "apply", "files": [{"fileId": ""}]}`, "file 1 has no fileId"},
+		{"a file twice", `{"formatVersion": 1, "command": "apply", "files": [{"fileId": "a"}, {"fileId": "a"}]}`, "file a is listed twice"},
+		{"an empty tag", `{"formatVersion": 1, "command": "apply", "files": [{"fileId": "a", "addedTags": [""]}]}`, "names an empty tag"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "r.json")
+			require.NoError(t, os.WriteFile(path, []byte(tt.content), 0o644))
+			_, err := ReadReport(path)
+			var re *ReportFileError
+			require.ErrorAs(t, err, &re)
+			assert.Contains(t, err.Error(), path)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+	t.Run("a written report reads back", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "r.json")
+		r := &Report{FormatVersion: FormatVersion, Command: "apply", Files: []FileResult{{FileID: "a", AddedTags: []string{"red"}}}}
+		require.NoError(t, WriteReportJSON(path, r))
+		back, err := ReadReport(path)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"red"}, back.Files[0].AddedTags)
+	})
 }

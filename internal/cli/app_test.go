@@ -43,6 +43,9 @@ func TestDefaultsComeFromThePackages(t *testing.T) {
 		{"apply", flagBatchSize, api.MaxRemoveTagsFiles},
 		{"apply", flagConcurrency, reconcile.DefaultConcurrency},
 		{"apply", flagGrace, reconcile.DefaultGrace},
+		{"restore", flagConcurrency, reconcile.DefaultConcurrency},
+		{"restore", flagGrace, reconcile.DefaultGrace},
+		{"restore", flagTimeout, api.DefaultTimeout},
 		{"plan", flagTimeout, api.DefaultTimeout},
 		{"export", flagTimeout, api.DefaultTimeout},
 		{"plan", flagAPIURL, api.DefaultBaseURL},
@@ -86,6 +89,12 @@ func TestRunRefusesBadFlagsBeforeReadingAnything(t *testing.T) {
 		{"ExportPathIsAFolder", []string{"export", "--out", "x.json", "--path", "products"}, `--path "products": a folder path starts with /`},
 		{"FaultRateIsAFraction", []string{"emulator", "--data", "x.json", "--fail-rate", "2"}, `--fail-rate "2": want a fraction between 0 and 1`},
 		{"UnknownCommandSuggestsTheClosest", []string{"valdate"}, `did you mean "validate"?`},
+		{"RestoreNeedsAReport", []string{"restore"}, "nothing to restore: give the report of an apply"},
+		{"RestoreTakesOneReport", []string{"restore", "a.json", "b.json"}, "restore takes one REPORT, got 2 arguments"},
+		{"RestoreWritesNotItsInput", []string{"restore", "r.json", "--report", "./r.json"}, "--report ./r.json is the report being restored"},
+		{"RestoreConcurrencyOverTheBound", []string{"restore", "r.json", "--concurrency", "0"}, "--concurrency 0: want 1..64"},
+		{"RestoreUnknownReportType", []string{"restore", "r.json", "--report", "r.txt"}, "--report r.txt"},
+		{"RestoreReadsTheReportFirst", []string{"restore", "missing-report.json", "--library", "x.json"}, "reading report missing-report.json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
