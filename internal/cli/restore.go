@@ -134,9 +134,7 @@ func runRestore(ctx context.Context, e *env, o *restoreOptions) error {
 		return err
 	}
 	r := &restorer{session: s, o: o, started: time.Now()}
-	s.progress.start(-1, "reading files", nil)
 	rst, err := reconcile.PlanRestore(ctx, s.lib.client, rep, o.From, reconcile.PlanOptions{Tool: e.version})
-	s.progress.finish()
 	if err != nil {
 		if where := s.lib.unnamed(err); where != "" {
 			return fmt.Errorf("read %s: %w", where, err)
