@@ -24,6 +24,13 @@ import (
 // removedWord matches "removed" as a word: a dry run must say "would remove".
 var removedWord = regexp.MustCompile(`(?i)\bremoved\b`)
 
+// planSummary matches the last line of a plan with changes: the counts of
+// files, tags to remove, tags to add (renames) and AITags to remove, and of
+// calls by endpoint; the counts of additions and AITags only when there
+// are some.
+var planSummary = regexp.MustCompile(`Plan: [\d,]+ files? to change, [\d,]+ tags? to remove(, [\d,]+ tags? to add)?(, [\d,]+ AITags? to remove)?, ` +
+	`[\d,]+ removeTags calls?(, [\d,]+ addTags calls?)?(, [\d,]+ removeAITags calls?)?\.`)
+
 // TestCoreJobConverges runs validate, plan, apply and plan again for each
 // library and manifest, and checks the end state against an independent
 // oracle, the report against what the emulator recorded, and the exit codes.
@@ -56,7 +63,7 @@ func TestCoreJobConverges(t *testing.T) {
 			r = tagprune(t, cmd{args: append([]string{"plan", "--detailed-exitcode"}, fArgs...), env: apiEnv(srv)})
 			require.Equal(t, exitChanges, r.code, r.stderr)
 			assert.Contains(t, r.stdout, "would remove")
-			assert.Regexp(t, `Plan: [\d,]+ files? to change, [\d,]+ tags? to remove, [\d,]+ removeTags calls?\.`, r.stdout)
+			assert.Regexp(t, planSummary, r.stdout)
 			require.Zero(t, emulatorStats(t, srv).Requests.RemoveTags, "plan must not change anything")
 			requireState(t, tt.files, srv.Handler().Files(), tagsByID(tt.files))
 			planStats := emulatorStats(t, srv)
@@ -66,7 +73,7 @@ func TestCoreJobConverges(t *testing.T) {
 			require.Equal(t, 0, r.code, r.stdout+r.stderr)
 			assert.Contains(t, r.stdout, "Apply complete")
 			after := srv.Handler().Files()
-			requireState(t, tt.files, after, want)
+			requireDesired(t, tt.manifests, tt.files, after)
 
 			applyStats := emulatorStats(t, srv)
 			applyStats.Requests.List -= planStats.Requests.List
@@ -103,8 +110,10 @@ func TestApplyFailedFilesExit3(t *testing.T) {
 	assert.Contains(t, r.stderr, "1 file could not be changed")
 
 	want[stuck] = tagsByID(files)[stuck]
+	wantAI := newOracle(t, []string{exampleManifest}).desiredAITags(files)
+	wantAI[stuck] = aiNamesOf(files[slices.IndexFunc(files, func(f imagekittest.File) bool { return f.FileID == stuck })])
 	after := srv.Handler().Files()
-	requireState(t, files, after, want)
+	requireStateAI(t, files, after, want, wantAI)
 	rep := readReport(t, report)
 	requireReportMatchesEmulator(t, rep, emulatorStats(t, srv), emulatorRequests(t, srv), files, after)
 	assert.Equal(t, 1, rep.Summary.FilesFailed)
@@ -162,7 +171,7 @@ func TestApplyRefusals(t *testing.T) {
 	}{
 		{name: "no terminal and no auto-approve", args: []string{"apply", "-f", exampleManifest}, message: "stdin is not a terminal"},
 		{name: "yes piped to stdin is not a confirmation", args: []string{"apply", "-f", exampleManifest}, stdin: "yes\n", message: "--auto-approve"},
-		{name: "more files than max-changes", args: []string{"apply", "-f", exampleManifest, "--auto-approve", "--max-changes", "59"}, message: "more than --max-changes 59"},
+		{name: "more files than max-changes", args: []string{"apply", "-f", exampleManifest, "--auto-approve", "--max-changes", "93"}, message: "more than --max-changes 93"},
 		{name: "max-changes zero", args: []string{"apply", "-f", exampleManifest, "--auto-approve", "--max-changes", "0"}, message: "--max-changes 0"},
 	}
 	for _, tt := range tests {
@@ -191,9 +200,9 @@ func TestApplyRefusals(t *testing.T) {
 		files := exampleLibrary(t)
 		srv := emulator(t, files)
 		report := filepath.Join(t.TempDir(), "report.json")
-		r := tagprune(t, cmd{args: []string{"apply", "-f", exampleManifest, "--auto-approve", "--max-changes", "60", "--report", report}, env: apiEnv(srv)})
+		r := tagprune(t, cmd{args: []string{"apply", "-f", exampleManifest, "--auto-approve", "--max-changes", "94", "--report", report}, env: apiEnv(srv)})
 		require.Equal(t, 0, r.code, r.stdout+r.stderr)
-		requireState(t, files, srv.Handler().Files(), desiredState(t, []string{exampleManifest}, files))
+		requireDesired(t, []string{exampleManifest}, files, srv.Handler().Files())
 	})
 }
 
@@ -246,7 +255,7 @@ func TestLibraryFileMode(t *testing.T) {
 	r := tagprune(t, cmd{args: []string{"plan", "-f", manifestPath, "--library", lib, "--detailed-exitcode"}, env: env, dir: dir})
 	require.Equal(t, exitChanges, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "/products/shoes/shoe-002.jpg\n    - spring-sale-2022")
-	assert.Contains(t, r.stdout, "Plan: 60 files to change, 69 tags to remove, 5 removeTags calls.")
+	assert.Contains(t, r.stdout, exampleSummary)
 	unchanged, err := imagekittest.LoadLibrary(lib)
 	require.NoError(t, err)
 	assert.Equal(t, files, unchanged, "plan must not write the library")
@@ -268,9 +277,9 @@ func TestLibraryFileMode(t *testing.T) {
 
 	after, err := imagekittest.LoadLibrary(lib)
 	require.NoError(t, err)
-	requireState(t, files, after, desiredState(t, []string{exampleManifest}, files))
+	requireDesired(t, []string{exampleManifest}, files, after)
 	rep := readReport(t, filepath.Join(dir, defaultReport))
-	assert.Equal(t, 60, rep.Summary.FilesChanged)
+	assert.Equal(t, 94, rep.Summary.FilesChanged)
 	assert.ElementsMatch(t, changedIDs(files, after), reportIDs(rep, reconcile.StatusChanged))
 
 	r = tagprune(t, cmd{args: []string{"plan", "-f", manifestPath, "--library", lib, "--detailed-exitcode"}, env: env, dir: dir})
@@ -394,21 +403,52 @@ func requireReportMatchesEmulator(t *testing.T, rep *reconcile.Report, stats ima
 	assert.EqualValues(t, stats.Requests.List, rep.Summary.APICalls.List, "list calls")
 	assert.EqualValues(t, stats.Requests.Details, rep.Summary.APICalls.Details, "details calls")
 	assert.EqualValues(t, stats.Requests.RemoveTags, rep.Summary.APICalls.RemoveTags, "removeTags calls")
+	assert.EqualValues(t, stats.Requests.AddTags, rep.Summary.APICalls.AddTags, "addTags calls")
+	assert.EqualValues(t, stats.Requests.RemoveAITags, rep.Summary.APICalls.RemoveAITags, "removeAITags calls")
 
-	bodies := removeTagsBodies(t, reqs)
+	calls := bulkCalls(t, reqs)
 	for _, b := range rep.Batches {
-		found := slices.ContainsFunc(bodies, func(x removeTagsBody) bool {
-			return slices.Equal(x.FileIDs, b.FileIDs) && slices.Equal(x.Tags, b.Tags)
+		endpoint := b.Endpoint
+		if endpoint == "" {
+			endpoint = reconcile.EndpointRemoveTags
+		}
+		found := slices.ContainsFunc(calls, func(x bulkCall) bool {
+			return x.Endpoint == endpoint && slices.Equal(x.FileIDs, b.FileIDs) && slices.Equal(x.Tags, b.Tags)
 		})
-		assert.True(t, found, "report batch %v %v was never sent", b.FileIDs, b.Tags)
+		assert.True(t, found, "report batch %s %v %v was never sent", endpoint, b.FileIDs, b.Tags)
 	}
 	assert.ElementsMatch(t, changedIDs(before, after), reportIDs(rep, reconcile.StatusChanged), "files marked changed")
-	removed := 0
-	beforeTags := tagsByID(before)
+	removed, added, aiRemoved := 0, 0, 0
+	was := map[string]imagekittest.File{}
+	for _, f := range before {
+		was[f.FileID] = f
+	}
 	for _, f := range after {
-		removed += len(beforeTags[f.FileID]) - len(f.Tags)
+		b := was[f.FileID]
+		for _, tag := range b.Tags {
+			if !slices.Contains(f.Tags, tag) {
+				removed++
+			}
+		}
+		for _, tag := range f.Tags {
+			if !slices.Contains(b.Tags, tag) {
+				added++
+			}
+		}
+		aiRemoved += len(aiNamesOf(b)) - len(aiNamesOf(f))
 	}
 	assert.Equal(t, removed, rep.Summary.TagsRemoved, "tags removed")
+	assert.Equal(t, added, rep.Summary.TagsAdded, "tags added")
+	assert.Equal(t, aiRemoved, rep.Summary.AITagsRemoved, "AITags removed")
+}
+
+// aiNamesOf returns the names of a file's AITags.
+func aiNamesOf(f imagekittest.File) []string {
+	var out []string
+	for _, a := range f.AITags {
+		out = append(out, a.Name)
+	}
+	return out
 }
 
 // removeTagsBody is the body of one removeTags request as the emulator
@@ -447,13 +487,16 @@ func jsonStrings(t *testing.T, v any) []string {
 	return out
 }
 
-// changedIDs returns the ids of the files whose tags differ between before
-// and after.
+// changedIDs returns the ids of the files whose tags or AITags differ
+// between before and after.
 func changedIDs(before, after []imagekittest.File) []string {
-	was := tagsByID(before)
+	was := map[string]imagekittest.File{}
+	for _, f := range before {
+		was[f.FileID] = f
+	}
 	var ids []string
 	for _, f := range after {
-		if !slices.Equal(was[f.FileID], f.Tags) {
+		if !slices.Equal(was[f.FileID].Tags, f.Tags) || !slices.Equal(aiNamesOf(was[f.FileID]), aiNamesOf(f)) {
 			ids = append(ids, f.FileID)
 		}
 	}

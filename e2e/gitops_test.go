@@ -38,7 +38,7 @@ func TestSavedPlanConverges(t *testing.T) {
 	r := tagprune(t, cmd{args: []string{"apply", planFile, "--report", report}, env: apiEnv(srv)})
 	require.Equal(t, 0, r.code, r.stdout+r.stderr)
 	after := srv.Handler().Files()
-	requireState(t, files, after, desiredState(t, []string{exampleManifest}, files))
+	requireDesired(t, []string{exampleManifest}, files, after)
 
 	stats := emulatorStats(t, srv)
 	stats.Requests.List -= planned.Requests.List
@@ -46,7 +46,8 @@ func TestSavedPlanConverges(t *testing.T) {
 	rep := readReport(t, report)
 	requireReportMatchesEmulator(t, rep, stats, emulatorRequests(t, srv), files, after)
 	assert.Len(t, rep.Files, len(plan.Changes))
-	assert.Equal(t, len(plan.Batches), rep.Summary.APICalls.RemoveTags, "a saved plan sends its own batches")
+	assert.Equal(t, len(plan.Batches), rep.Summary.APICalls.RemoveTags+rep.Summary.APICalls.AddTags+rep.Summary.APICalls.RemoveAITags,
+		"a saved plan sends its own batches")
 
 	r = tagprune(t, cmd{args: []string{"plan", "-f", exampleManifest, "--detailed-exitcode"}, env: apiEnv(srv)})
 	require.Equal(t, 0, r.code, r.stdout+r.stderr)
@@ -76,7 +77,7 @@ func TestSavedPlanOverMaxChangesIsRefused(t *testing.T) {
 
 	r = tagprune(t, cmd{args: []string{"apply", planFile, "--max-changes", strconv.Itoa(len(plan.Changes)), "--report", report}, env: apiEnv(srv)})
 	require.Equal(t, 0, r.code, r.stdout+r.stderr)
-	requireState(t, files, srv.Handler().Files(), desiredState(t, []string{exampleManifest}, files))
+	requireDesired(t, []string{exampleManifest}, files, srv.Handler().Files())
 }
 
 // TestSavedPlanAfterLibraryChanges changes the library between plan and
@@ -119,7 +120,7 @@ func TestSavedPlanAfterLibraryChanges(t *testing.T) {
 				remaining = append(remaining, f)
 			}
 		}
-		requireState(t, remaining, srv.Handler().Files(), desiredState(t, []string{exampleManifest}, remaining))
+		requireDesired(t, []string{exampleManifest}, remaining, srv.Handler().Files())
 		rep := readReport(t, report)
 		assert.Equal(t, []string{gone}, reportIDs(rep, reconcile.StatusMissing))
 		assert.Equal(t, 1, rep.Summary.FilesMissing)
@@ -274,10 +275,12 @@ func TestPlanFormatJSON(t *testing.T) {
 	var plan reconcile.Plan
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &plan))
 	require.NoError(t, reconcile.CheckConsistency(&plan))
-	assert.Len(t, plan.Changes, 60)
-	assert.Equal(t, 60, plan.Summary.FilesToChange)
-	assert.Equal(t, 69, plan.Summary.TagsToRemove)
-	assert.Len(t, plan.Batches, plan.Summary.RemoveTagsCalls)
+	assert.Len(t, plan.Changes, 94)
+	assert.Equal(t, 94, plan.Summary.FilesToChange)
+	assert.Equal(t, 79, plan.Summary.TagsToRemove)
+	assert.Equal(t, 10, plan.Summary.TagsToAdd)
+	assert.Equal(t, 37, plan.Summary.AITagsToRemove)
+	assert.Len(t, plan.Batches, plan.Summary.RemoveTagsCalls+plan.Summary.AddTagsCalls+plan.Summary.RemoveAITagsCalls)
 	assert.Equal(t, reconcile.RulesDigest(plan.Rules), plan.RulesDigest)
 
 	// What plan prints can be saved and applied, as in a pipeline that keeps stdout.
@@ -285,7 +288,7 @@ func TestPlanFormatJSON(t *testing.T) {
 	require.NoError(t, os.WriteFile(planFile, []byte(r.stdout), 0o644))
 	r = tagprune(t, cmd{args: []string{"apply", planFile, "--report", filepath.Join(t.TempDir(), "r.json")}, env: apiEnv(srv)})
 	require.Equal(t, 0, r.code, r.stdout+r.stderr)
-	requireState(t, files, srv.Handler().Files(), desiredState(t, []string{exampleManifest}, files))
+	requireDesired(t, []string{exampleManifest}, files, srv.Handler().Files())
 }
 
 // TestPlanFormatMarkdown checks the pull-request summary, and that a large
@@ -299,9 +302,10 @@ func TestPlanFormatMarkdown(t *testing.T) {
 		require.Equal(t, 0, r.code, r.stderr)
 		md := r.stdout
 		assert.True(t, strings.HasPrefix(md, "## tagprune plan\n"), md)
-		assert.Contains(t, md, "**Plan: 60 files to change, 69 tags to remove, 5 removeTags calls.**")
-		assert.Contains(t, md, "| Rule | Description | Files | Tags to remove |")
-		for _, rule := range []string{"retire-spring-sale-2022", "retire-2023-campaigns", "release-legal-hold", "expire-old-blog-drafts", "brand-vocabulary"} {
+		assert.Contains(t, md, "**"+exampleSummary+"**")
+		assert.Contains(t, md, "| Rule | Description | Files | Tags to remove | Renames | AITags to remove |")
+		for _, rule := range []string{"retire-spring-sale-2022", "retire-2023-campaigns", "release-legal-hold", "expire-old-blog-drafts",
+			"brand-vocabulary", "drop-sale-aitags", "spell-out-ugc"} {
 			assert.Contains(t, md, "\n### "+rule+"\n")
 		}
 		assert.Contains(t, md, "| /press/press-001.jpg | legal-hold |")
@@ -346,7 +350,7 @@ func TestGitHubStepSummary(t *testing.T) {
 	require.NoError(t, err)
 	afterPlan := string(got)
 	assert.True(t, strings.HasPrefix(afterPlan, "# An earlier step\n## tagprune plan\n"), afterPlan)
-	assert.Contains(t, afterPlan, "Plan: 60 files to change")
+	assert.Contains(t, afterPlan, "Plan: 94 files to change")
 
 	r = tagprune(t, cmd{args: []string{"apply", "-f", exampleManifest, "--auto-approve", "--report", filepath.Join(t.TempDir(), "r.json")}, env: env})
 	require.Equal(t, 0, r.code, r.stderr)
@@ -355,7 +359,7 @@ func TestGitHubStepSummary(t *testing.T) {
 	require.True(t, strings.HasPrefix(string(got), afterPlan), "apply appends, it does not rewrite")
 	applied := strings.TrimPrefix(string(got), afterPlan)
 	assert.Contains(t, applied, "## tagprune apply report")
-	assert.Contains(t, applied, "All 60 planned files converged.")
+	assert.Contains(t, applied, "All 94 planned files converged.")
 }
 
 // TestSeveralReports checks that one run writes every --report it is given,
@@ -381,7 +385,7 @@ func TestSeveralReports(t *testing.T) {
 
 			rep := readReport(t, jsonPath)
 			assert.Equal(t, tt.command, rep.Command)
-			assert.Len(t, rep.Files, 60)
+			assert.Len(t, rep.Files, 94)
 
 			md, err := os.ReadFile(mdPath)
 			require.NoError(t, err)
@@ -394,15 +398,16 @@ func TestSeveralReports(t *testing.T) {
 			require.Len(t, suites.Suites, 1)
 			suite := suites.Suites[0]
 			assert.Equal(t, reconcile.JUnitSuiteName, suite.Name)
-			assert.Equal(t, 5, suite.Tests, "one test case per rule")
+			assert.Equal(t, 7, suite.Tests, "one test case per rule")
 			assert.Zero(t, suite.Failures)
 			var names []string
 			for _, c := range suite.Cases {
 				names = append(names, c.Name)
 			}
-			assert.Equal(t, []string{"retire-spring-sale-2022", "retire-2023-campaigns", "release-legal-hold", "expire-old-blog-drafts", "brand-vocabulary"}, names)
+			assert.Equal(t, []string{"retire-spring-sale-2022", "retire-2023-campaigns", "release-legal-hold", "expire-old-blog-drafts",
+				"brand-vocabulary", "drop-sale-aitags", "spell-out-ugc"}, names)
 			if tt.command == "plan" {
-				assert.Equal(t, 5, suite.Skipped, "a plan neither passes nor fails the rules it would change")
+				assert.Equal(t, 7, suite.Skipped, "a plan neither passes nor fails the rules it would change")
 			} else {
 				assert.Zero(t, suite.Skipped)
 			}

@@ -154,6 +154,11 @@ func cleanEnv() []string {
 	return env
 }
 
+// exampleSummary is the last line of the plan of examples/manifest.yaml
+// over examples/library.json, as the README quotes it.
+const exampleSummary = "Plan: 94 files to change, 79 tags to remove, 10 tags to add, 37 AITags to remove, " +
+	"5 removeTags calls, 1 addTags call, 3 removeAITags calls."
+
 // testKey is the private key the emulators of these tests require.
 const testKey = "private_e2e_test_key"
 
@@ -250,6 +255,35 @@ func requireTags(t *testing.T, before, after []imagekittest.File, want map[strin
 		require.Equal(t, w, f.Tags, "tags of %s (%s)", f.FileID, f.FilePath)
 		require.Equal(t, ai[f.FileID], f.AITags, "AITags of %s must not change", f.FileID)
 	}
+}
+
+// requireStateAI is requireState for manifests that may remove AITags:
+// every file's AITag names must equal wantAI (nil and empty are the same)
+// instead of staying as they were.
+func requireStateAI(t *testing.T, before, after []imagekittest.File, want, wantAI map[string][]string) {
+	t.Helper()
+	require.Len(t, after, len(before))
+	for _, f := range after {
+		w := want[f.FileID]
+		if len(w)+len(f.Tags) > 0 {
+			require.Equal(t, w, f.Tags, "tags of %s (%s)", f.FileID, f.FilePath)
+		}
+		var ai []string
+		for _, a := range f.AITags {
+			ai = append(ai, a.Name)
+		}
+		if len(wantAI[f.FileID])+len(ai) > 0 {
+			require.Equal(t, wantAI[f.FileID], ai, "AITags of %s (%s)", f.FileID, f.FilePath)
+		}
+	}
+}
+
+// requireDesired checks that after is the oracle's end state for the
+// manifests at paths applied to before: tags and AITags.
+func requireDesired(t *testing.T, paths []string, before, after []imagekittest.File) {
+	t.Helper()
+	o := newOracle(t, manifestFiles(t, paths))
+	requireStateAI(t, before, after, o.desired(before), o.desiredAITags(before))
 }
 
 // savePlan runs plan --out against srv and returns the plan file's path and

@@ -38,6 +38,12 @@ type oracleRule struct {
 	} `yaml:"files"`
 	ForbiddenTags []string `yaml:"forbiddenTags"`
 	AllowedTags   []string `yaml:"allowedTags"`
+	// ForbiddenAITags are matched like forbiddenTags, against the names of
+	// a file's AITags.
+	ForbiddenAITags []string `yaml:"forbiddenAITags"`
+	// ReplaceTags renames OLD to NEW: OLD is forbidden, and a file that
+	// carries it gains NEW.
+	ReplaceTags map[string]string `yaml:"replaceTags"`
 }
 
 // searchQueries are the searchQuery values of the tests' manifests, each
@@ -109,20 +115,25 @@ func (r *oracleRule) selects(f *imagekittest.File) bool {
 	return true
 }
 
-// forbids reports whether r forbids tag: the tag matches an entry of
-// forbiddenTags, or the rule has allowedTags and the tag matches none of
-// them (DESIGN.md section 2, Extensions).
+// forbids reports whether r forbids tag: it is a key of replaceTags, it
+// matches an entry of forbiddenTags, or the rule has allowedTags and the tag
+// matches none of them (DESIGN.md section 2, Extensions).
 func (r *oracleRule) forbids(tag string) bool {
-	if matchesEntry(r.ForbiddenTags, tag) {
+	if _, renamed := r.ReplaceTags[tag]; renamed {
 		return true
 	}
-	return len(r.AllowedTags) > 0 && !matchesEntry(r.AllowedTags, tag)
+	if matches(r.ForbiddenTags, tag) {
+		return true
+	}
+	return len(r.AllowedTags) > 0 && !matches(r.AllowedTags, tag)
 }
 
-// matchesEntry reports whether tag matches one of entries: an entry with *,
-// ? or [ is a path.Match glob, any other entry is the exact, case-sensitive
-// tag.
-func matchesEntry(entries []string, tag string) bool {
+// forbidsAITag reports whether r forbids an AITag of this name.
+func (r *oracleRule) forbidsAITag(name string) bool { return matches(r.ForbiddenAITags, name) }
+
+// matches reports whether tag matches an entry: an entry with *, ? or [ is
+// a path.Match glob, any other entry is the exact, case-sensitive tag.
+func matches(entries []string, tag string) bool {
 	for _, e := range entries {
 		if strings.ContainsAny(e, "*?[") {
 			if ok, _ := path.Match(e, tag); ok {
@@ -170,7 +181,9 @@ func (o oracle) forbidden(f *imagekittest.File, tag string) bool {
 }
 
 // desired returns the tags every file must end with: its own tags less
-// those forbidden for it. AITags are never touched and play no part.
+// those forbidden for it, in their order, then the new tags of the renames
+// of its old tags that it lacks, sorted (one addTags call adds them in that
+// order). AITags play no part.
 func (o oracle) desired(files []imagekittest.File) map[string][]string {
 	want := make(map[string][]string, len(files))
 	for i := range files {
@@ -179,6 +192,39 @@ func (o oracle) desired(files []imagekittest.File) map[string][]string {
 		for _, tag := range f.Tags {
 			if !o.forbidden(f, tag) {
 				keep = append(keep, tag)
+			}
+		}
+		var added []string
+		for _, r := range o {
+			if !r.selects(f) {
+				continue
+			}
+			for old, new := range r.ReplaceTags {
+				if slices.Contains(f.Tags, old) && !slices.Contains(keep, new) && !slices.Contains(added, new) {
+					added = append(added, new)
+				}
+			}
+		}
+		slices.Sort(added)
+		want[f.FileID] = append(keep, added...)
+	}
+	return want
+}
+
+// desiredAITags returns the AITag names every file must end with: its own
+// less those some rule that selects it forbids by forbiddenAITags.
+func (o oracle) desiredAITags(files []imagekittest.File) map[string][]string {
+	want := make(map[string][]string, len(files))
+	for i := range files {
+		f := &files[i]
+		var keep []string
+		for _, a := range f.AITags {
+			forbidden := false
+			for j := range o {
+				forbidden = forbidden || o[j].selects(f) && o[j].forbidsAITag(a.Name)
+			}
+			if !forbidden {
+				keep = append(keep, a.Name)
 			}
 		}
 		want[f.FileID] = keep
@@ -235,6 +281,9 @@ func TestOracle(t *testing.T) {
 		{"AllowlistOnlyGovernsSelectedFiles", "files: {paths: [/shop/]}\nallowedTags: [brand]", file("a", "/blog/a.jpg", old), "sale", false},
 		{"ForbiddenTagsWinOverTheAllowlist", "files: {paths: [/]}\nallowedTags: [\"brand-*\"]\nforbiddenTags: [brand-legacy]", file("a", "/a.jpg", old), "brand-legacy", true},
 		{"AllowlistWithForbiddenTagsKeepsTheRest", "files: {paths: [/]}\nallowedTags: [\"brand-*\"]\nforbiddenTags: [brand-legacy]", file("a", "/a.jpg", old), "brand-acme", false},
+		{"ReplacedTagIsForbidden", "files: {paths: [/]}\nreplaceTags: {Red: red}", file("a", "/a.jpg", old), "Red", true},
+		{"ReplacementIsNotForbidden", "files: {paths: [/]}\nreplaceTags: {Red: red}", file("a", "/a.jpg", old), "red", false},
+		{"ForbiddenAITagsLeaveTags", "files: {paths: [/]}\nforbiddenAITags: [Person]", file("a", "/a.jpg", old), "Person", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -242,6 +291,26 @@ func TestOracle(t *testing.T) {
 			assert.Equal(t, tt.want, oracle{*rule(tt.rule)}.forbidden(tt.file, tt.tag))
 		})
 	}
+	t.Run("RenameAddsTheNewTagAfterTheKeptOnes", func(t *testing.T) {
+		t.Parallel()
+		f := imagekittest.File{FileID: "a", FilePath: "/a.jpg", Tags: []string{"Red", "keep", "Blue"}}
+		o := oracle{*rule("files: {paths: [/]}\nreplaceTags: {Red: red, Blue: blue}")}
+		assert.Equal(t, []string{"keep", "blue", "red"}, o.desired([]imagekittest.File{f})["a"])
+	})
+	t.Run("RenameToATagTheFileHasAddsNothing", func(t *testing.T) {
+		t.Parallel()
+		f := imagekittest.File{FileID: "a", FilePath: "/a.jpg", Tags: []string{"red", "Red"}}
+		o := oracle{*rule("files: {paths: [/]}\nreplaceTags: {Red: red}")}
+		assert.Equal(t, []string{"red"}, o.desired([]imagekittest.File{f})["a"])
+	})
+	t.Run("ForbiddenAITagGoesAndTheSameNamedTagStays", func(t *testing.T) {
+		t.Parallel()
+		f := imagekittest.File{FileID: "a", FilePath: "/a.jpg", Tags: []string{"Person"},
+			AITags: []imagekittest.AITag{{Name: "Person"}, {Name: "Text"}}}
+		o := oracle{*rule("files: {paths: [/]}\nforbiddenAITags: [Person]")}
+		assert.Equal(t, []string{"Text"}, o.desiredAITags([]imagekittest.File{f})["a"])
+		assert.Equal(t, []string{"Person"}, o.desired([]imagekittest.File{f})["a"])
+	})
 	t.Run("RulesCombineByUnion", func(t *testing.T) {
 		t.Parallel()
 		o := oracle{*rule("files: {paths: [/]}\nallowedTags: [sale, keep]"), *rule("files: {paths: [/]}\nforbiddenTags: [sale]")}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -76,14 +75,14 @@ func TestAllowlistWithAGlobAndAnException(t *testing.T) {
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "Rule shop-vocabulary (In /shop/ only brand and color tags may stay, and never the legacy brand.): would remove tags from 3 files\n"+
 		"  allowlist: would remove 5 distinct tags: brand-legacy (2 files), Color-Blue (1 file), draft (1 file), sale (1 file), summer (1 file)\n")
-	for _, q := range listQueries(t, srv) {
+	for _, q := range listQueries(t, emulatorRequests(t, srv)) {
 		if strings.Contains(q, `"/shop/"`) {
 			assert.NotContains(t, q, "tags IN", "an allowlist may forbid any tag: its listing cannot name them")
 		}
 	}
-	assert.True(t, slices.ContainsFunc(listQueries(t, srv), func(q string) bool {
+	assert.True(t, slices.ContainsFunc(listQueries(t, emulatorRequests(t, srv)), func(q string) bool {
 		return strings.Contains(q, `path : "/shop/"`) && strings.Contains(q, "tags EXISTS")
-	}), "the allowlist's folder is listed with tags EXISTS: %q", listQueries(t, srv))
+	}), "the allowlist's folder is listed with tags EXISTS: %q", listQueries(t, emulatorRequests(t, srv)))
 
 	r = tagprune(t, cmd{args: []string{"plan", "-f", allowlistManifest, "--format", "json"}, env: apiEnv(srv)})
 	require.Equal(t, exitOK, r.code, r.stderr)
@@ -323,20 +322,6 @@ func TestSavedPlanWithARule(t *testing.T) {
 	r = tagprune(t, cmd{args: []string{"apply", full, "--report", filepath.Join(t.TempDir(), "r2.json")}, env: apiEnv(srv)})
 	require.Equal(t, exitStale, r.code, r.stdout+r.stderr)
 	assert.Equal(t, before, emulatorStats(t, srv).Requests.RemoveTags)
-}
-
-// listQueries returns the searchQuery of every list request srv received.
-func listQueries(t *testing.T, srv *imagekittest.Server) []string {
-	t.Helper()
-	var out []string
-	for _, q := range emulatorRequests(t, srv) {
-		if q.Method == http.MethodGet && q.Path == "/v1/files" {
-			v, err := url.ParseQuery(q.Query)
-			require.NoError(t, err)
-			out = append(out, v["searchQuery"]...)
-		}
-	}
-	return out
 }
 
 // requireCallsForbiddenBy checks every removeTags call srv received against

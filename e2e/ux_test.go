@@ -109,7 +109,7 @@ func TestExportThenPlanOffline(t *testing.T) {
 	offline := tagprune(t, cmd{args: []string{"plan", "-f", manifest, "--library", all}})
 	require.Equal(t, exitOK, offline.code, offline.stderr)
 	assert.Equal(t, online.stdout, offline.stdout)
-	assert.Contains(t, offline.stdout, "Plan: 60 files to change")
+	assert.Contains(t, offline.stdout, "Plan: 94 files to change")
 
 	products := filepath.Join(dir, "products.json")
 	r = tagprune(t, cmd{args: []string{"export", "--out", products, "--path", "/products"}, env: apiEnv(srv)})

@@ -418,6 +418,20 @@ func (s *Selection) Forbids(tag string) bool {
 	return false
 }
 
+// ForbiddenBy returns the indexes of the selecting rules that forbid tag
+// (as Forbids judges it), ascending; none when tag is not forbidden. It is
+// for saying which rules are involved, not for the hot path: it tests every
+// selecting rule.
+func (s *Selection) ForbiddenBy(tag string) []int {
+	var out []int
+	for _, r := range s.rules {
+		if s.m.pols[r].Forbids(tag) {
+			out = append(out, int(r))
+		}
+	}
+	return out
+}
+
 // ForbidsAITag reports whether an AITag of this name is forbidden for the
 // file by some selecting rule's forbiddenAITags.
 func (s *Selection) ForbidsAITag(name string) bool {

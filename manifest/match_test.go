@@ -191,6 +191,31 @@ func TestSelectionForbidsTagsTheFileDoesNotCarry(t *testing.T) {
 	}
 }
 
+func TestSelectionForbiddenByNamesEveryForbiddingRule(t *testing.T) {
+	m, err := manifest.Compile([]manifest.Rule{
+		{Name: "shop", Paths: []string{"/shop/"}, AllowedTags: []string{"Red", "size-*"}},
+		{Name: "colors", Paths: []string{"/"}, ReplaceTags: map[string]string{"Red": "red"}},
+		{Name: "no-red", Paths: []string{"/shop/"}, ForbiddenTags: []string{"re?"}},
+	})
+	require.NoError(t, err)
+	shop := m.Select("f", "/shop/a.jpg", nil)
+	tests := []struct {
+		tag  string
+		want []int
+	}{
+		{"red", []int{0, 2}},
+		{"Red", []int{1}},
+		{"size-xl", nil},
+		{"blue", []int{0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.tag, func(t *testing.T) {
+			assert.Equal(t, tt.want, shop.ForbiddenBy(tt.tag))
+			assert.Equal(t, len(tt.want) > 0, shop.Forbids(tt.tag), "ForbiddenBy agrees with Forbids")
+		})
+	}
+}
+
 func TestSelectionsAreShared(t *testing.T) {
 	rules := []manifest.Rule{
 		{Name: "a", Paths: []string{"/a/"}, ForbiddenTags: []string{"x", "y*"}},

@@ -63,15 +63,20 @@ type Rule struct {
 // allowedTags or forbiddenAITags) is a glob: it contains *, ? or [.
 func IsGlob(pattern string) bool { return strings.ContainsAny(pattern, "*?[") }
 
-// ExactTags returns the tags the rule forbids by name: the entries of
-// ForbiddenTags that are not globs and the keys of ReplaceTags, sorted and
-// without duplicates. A file that carries none of them can lose a tag to
-// the rule only through a glob or an allowlist (see MatchesAnyTag).
+// ExactTags returns the names a search must ask for (`tags IN [...]`) to
+// find every file the rule may change through an exact entry: the entries
+// of ForbiddenTags and ForbiddenAITags that are not globs and the keys of
+// ReplaceTags, sorted and without duplicates. ImageKit's `tags IN` matches a
+// file's tags and its AITags alike, so one list serves both. A file that
+// carries none of them can lose a tag or an AITag to the rule only through
+// a glob or an allowlist (see MatchesAnyTag).
 func (r *Rule) ExactTags() []string {
 	var out []string
-	for _, t := range r.ForbiddenTags {
-		if !IsGlob(t) {
-			out = append(out, t)
+	for _, list := range [][]string{r.ForbiddenTags, r.ForbiddenAITags} {
+		for _, t := range list {
+			if !IsGlob(t) {
+				out = append(out, t)
+			}
 		}
 	}
 	for old := range r.ReplaceTags {
@@ -80,15 +85,19 @@ func (r *Rule) ExactTags() []string {
 	return sortedUnique(out)
 }
 
-// MatchesAnyTag reports whether the rule may forbid a tag that ExactTags does
-// not list: it has a glob in ForbiddenTags or an allowlist.
+// MatchesAnyTag reports whether the rule may forbid a tag or an AITag that
+// ExactTags does not list: it has a glob in ForbiddenTags or
+// ForbiddenAITags, or an allowlist. A search for its files cannot name the
+// tags, and asks for `tags EXISTS` (which matches AITags too).
 func (r *Rule) MatchesAnyTag() bool {
 	if len(r.AllowedTags) > 0 {
 		return true
 	}
-	for _, t := range r.ForbiddenTags {
-		if IsGlob(t) {
-			return true
+	for _, list := range [][]string{r.ForbiddenTags, r.ForbiddenAITags} {
+		for _, t := range list {
+			if IsGlob(t) {
+				return true
+			}
 		}
 	}
 	return false

@@ -92,6 +92,15 @@ func TestRuleExactTags(t *testing.T) {
 	assert.True(t, (&manifest.Rule{AllowedTags: []string{"a"}}).MatchesAnyTag(), "an allowlist")
 }
 
+// A search's `tags IN` matches AITags too, so the exact forbiddenAITags are
+// asked for by name and their globs need `tags EXISTS`.
+func TestRuleExactTagsCoverAITags(t *testing.T) {
+	r := manifest.Rule{ForbiddenTags: []string{"sale"}, ForbiddenAITags: []string{"Person", "Text*", "sale"}}
+	assert.Equal(t, []string{"Person", "sale"}, r.ExactTags())
+	assert.True(t, r.MatchesAnyTag(), "a glob in forbiddenAITags")
+	assert.False(t, (&manifest.Rule{ForbiddenAITags: []string{"Person"}}).MatchesAnyTag())
+}
+
 func TestPositionString(t *testing.T) {
 	tests := []struct {
 		pos  manifest.Position

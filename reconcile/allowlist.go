@@ -22,7 +22,7 @@ func allowlistSummaries(p *Plan) []AllowlistSummary {
 			}
 		}
 		g := groups[r.Name]
-		s := AllowlistSummary{Rule: r.Name, Files: len(g.Files), Tags: g.Tags, DistinctTags: g.Distinct, MostFrequent: []TagCount{}}
+		s := AllowlistSummary{Rule: r.Name, Files: len(g.Files), Tags: g.Removed, DistinctTags: g.Distinct, MostFrequent: []TagCount{}}
 		s.MostFrequent = append(s.MostFrequent, g.Frequent...)
 		out = append(out, s)
 	}

@@ -41,10 +41,19 @@ const (
 // The plan is made by MakePlan from one read of the library, and its
 // batches come from that same read, so every tag of every call is
 // forbidden, by the plan's rules, for every file of the call in the state
-// that read returned: the safety invariant holds by construction. Apply
-// checks it again all the same (CheckConsistency) before it sends anything,
-// and refuses, sending nothing, a plan that fails. A saved plan goes through
-// ApplySavedPlan, which also checks it against the library's state.
+// that read returned, and every tag added is the new tag of a rename of a
+// rule that selects the file: the safety invariant and its twin hold by
+// construction. Apply checks them again all the same (CheckConsistency)
+// before it sends anything, and refuses, sending nothing, a plan that
+// fails. A saved plan goes through ApplySavedPlan, which also checks it
+// against the library's state. Plans that add tags or remove AITags need a
+// lib that is also a TagEditor.
+//
+// Calls go in two phases: every addTags call first, then, once all of them
+// are answered, the removeTags and removeAITags calls. A file whose new
+// tags were not all added (a 207, a 400, an interrupt) is held out of its
+// removeTags call, so that a rename never loses its tag: it keeps every tag
+// it had and its status says why.
 //
 // A 207 answer's failed files are sent again with the same tags, at most
 // opts.MaxFileRetries more times; what still fails is StatusFailed with the
@@ -55,7 +64,8 @@ const (
 // message and the others are changed; the apply goes on (a call of n files
 // costs at most 2n-1 requests so). Any other error is fatal: the call's
 // files are StatusFailed, no new call starts, and Apply returns the error.
-// Files whose removals the API did not confirm stay StatusPending.
+// Files whose calls the API did not all confirm stay StatusPending; what it
+// did confirm is in their AddedTags, RemovedTags and RemovedAITags.
 //
 // When ctx is cancelled no new call starts, nor any re-send of a call;
 // calls in flight run on, detached from ctx, for at most opts.Grace. The
@@ -69,30 +79,29 @@ func Apply(ctx context.Context, lib Library, plan *Plan, opts ApplyOptions) (*Re
 		r.Error = err.Error()
 		return r, err
 	}
-	return apply(ctx, lib, plan, opts, nil)
+	return apply(ctx, lib, plan, opts, nil, "apply")
 }
 
 // apply is Apply, with the files known to be missing left out of the calls
-// and reported StatusMissing.
-func apply(ctx context.Context, lib Library, plan *Plan, opts ApplyOptions, missing []string) (*Report, error) {
+// and reported StatusMissing; command names the run in its report.
+func apply(ctx context.Context, lib Library, plan *Plan, opts ApplyOptions, missing []string, command string) (*Report, error) {
 	conc := cmp0(opts.Concurrency, DefaultConcurrency)
 	retries := cmp0(opts.MaxFileRetries, DefaultFileRetries)
 	grace := cmp0(opts.Grace, DefaultGrace)
 
-	r := newReport("apply", plan, opts.Tool)
+	r := newReport(command, plan, opts.Tool)
 	a := &applier{
 		lib:     lib,
 		report:  r,
+		plan:    plan,
 		index:   make(map[string]int, len(r.Files)),
 		retries: retries,
 		ctx:     ctx,
 		opts:    opts,
-		results: make([][]BatchResult, len(plan.Batches)),
 	}
 	for i, f := range r.Files {
 		a.index[f.FileID] = i
 	}
-	a.mark(missing, StatusMissing, "")
 	batches := plan.Batches
 	if len(missing) > 0 {
 		gone := make(map[string]bool, len(missing))
@@ -106,8 +115,13 @@ func apply(ctx context.Context, lib Library, plan *Plan, opts ApplyOptions, miss
 				batches = append(batches, b)
 			}
 		}
-		a.results = make([][]BatchResult, len(batches))
 	}
+	if err := a.prepare(batches); err != nil {
+		finishReport(r, plan, lib)
+		r.Error = err.Error()
+		return r, err
+	}
+	a.gone(missing)
 
 	// Calls run on a context that outlives ctx by at most the grace period.
 	// Once ctx ends, the client starts no request for them: no first
@@ -122,27 +136,33 @@ func apply(ctx context.Context, lib Library, plan *Plan, opts ApplyOptions, miss
 	})
 	defer stopGrace()
 
-	var g errgroup.Group
-	g.SetLimit(conc)
-	for bi, b := range batches {
-		if a.stopped() {
-			a.results[bi] = []BatchResult{skipped(b)}
-			continue
+	for i, phase := range phases(batches) {
+		if i > 0 {
+			phase = a.holdUnrenamed(phase)
 		}
-		g.Go(func() error {
-			if a.stopped() {
-				a.results[bi] = []BatchResult{skipped(b)}
-				return nil
+		results := make([][]BatchResult, len(phase))
+		var g errgroup.Group
+		g.SetLimit(conc)
+		for bi, b := range phase {
+			if len(b.FileIDs) == 0 || a.stopped() {
+				results[bi] = []BatchResult{skipped(b)}
+				continue
 			}
-			a.results[bi] = a.send(callCtx, b)
-			return nil
-		})
+			g.Go(func() error {
+				if a.stopped() {
+					results[bi] = []BatchResult{skipped(b)}
+					return nil
+				}
+				results[bi] = a.send(callCtx, b)
+				return nil
+			})
+		}
+		_ = g.Wait()
+		for _, rs := range results {
+			r.Batches = append(r.Batches, rs...)
+		}
 	}
-	_ = g.Wait()
-
-	for _, rs := range a.results {
-		r.Batches = append(r.Batches, rs...)
-	}
+	a.settle()
 	finishReport(r, plan, lib)
 
 	switch {
@@ -151,7 +171,7 @@ func apply(ctx context.Context, lib Library, plan *Plan, opts ApplyOptions, miss
 		return r, a.fatal
 	case ctx.Err() != nil && r.Summary.FilesPending > 0:
 		r.Interrupted = true
-		err := fmt.Errorf("apply interrupted with %d of %d files not confirmed (left pending): %w", r.Summary.FilesPending, len(r.Files), ctx.Err())
+		err := fmt.Errorf("%s interrupted with %d of %d files not confirmed (left pending): %w", command, r.Summary.FilesPending, len(r.Files), ctx.Err())
 		r.Error = err.Error()
 		return r, err
 	}
@@ -167,22 +187,29 @@ func cmp0[T int | time.Duration](v, def T) T {
 }
 
 func skipped(b Batch) BatchResult {
-	return BatchResult{FileIDs: b.FileIDs, Tags: b.Tags, Outcome: OutcomeSkipped}
+	br := BatchResult{Endpoint: b.Endpoint, FileIDs: b.FileIDs, Tags: b.Tags, Outcome: OutcomeSkipped}
+	if len(b.FileIDs) == 0 {
+		br.FileIDs = []string{}
+		br.Error = "not sent: none of its files got the new tags of their renames, so they keep the tags they had"
+	}
+	return br
 }
 
 // applier is the state of one Apply run.
 type applier struct {
 	lib     Library
+	editor  TagEditor // lib, when the plan has addTags or removeAITags calls
 	report  *Report
+	plan    *Plan
 	index   map[string]int
 	retries int
 	ctx     context.Context
 	opts    ApplyOptions
-	results [][]BatchResult
 
 	mu    sync.Mutex
 	fatal error
 	done  int
+	state []fileState // by index into report.Files
 }
 
 // stopped reports whether no new call may start.
@@ -208,21 +235,21 @@ func (a *applier) send(ctx context.Context, b Batch) []BatchResult {
 			// stay pending.
 			continue
 		}
-		res, err := a.lib.RemoveTags(ctx, w.ids, b.Tags)
+		res, err := a.call(ctx, b, w.ids)
 		br := BatchResult{Endpoint: b.Endpoint, FileIDs: w.ids, Tags: b.Tags, HTTPStatus: res.StatusCode, Attempts: res.Attempts}
 		var pe *api.PartialError
 		var ae *api.Error
 		switch {
 		case err == nil:
 			br.Outcome = OutcomeOK
-			a.mark(w.ids, StatusChanged, "")
+			a.mark(b, w.ids, StatusChanged, "")
 		case errors.As(err, &pe):
 			br.Outcome = OutcomePartial
 			if br.HTTPStatus == 0 {
 				br.HTTPStatus = 207
 			}
 			br.Error = err.Error()
-			a.mark(intersect(res.Succeeded, w.ids), StatusChanged, "")
+			a.mark(b, intersect(res.Succeeded, w.ids), StatusChanged, "")
 			msgs := map[string]string{}
 			for _, fe := range slices.Concat(pe.Failed, res.Failed) {
 				msgs[fe.FileID] = fe.Error
@@ -233,12 +260,12 @@ func (a *applier) send(ctx context.Context, b Batch) []BatchResult {
 				for _, id := range next {
 					msg := msgs[id]
 					if msg == "" {
-						msg = "the API did not confirm the removal"
+						msg = "the API did not confirm the " + words(b).noun
 					}
 					if a.ctx.Err() != nil {
-						a.mark([]string{id}, StatusPending, "")
+						a.mark(b, []string{id}, StatusPending, "")
 					} else {
-						a.mark([]string{id}, StatusFailed, fmt.Sprintf("%s (after %d attempts)", msg, round))
+						a.mark(b, []string{id}, StatusFailed, fmt.Sprintf("%s (after %d attempts)", msg, round))
 					}
 				}
 				next = nil
@@ -251,7 +278,7 @@ func (a *applier) send(ctx context.Context, b Batch) []BatchResult {
 			br.HTTPStatus, br.Attempts = ae.StatusCode, ae.Attempts
 			br.Error = err.Error()
 			missing := intersect(ae.MissingFileIDs, w.ids)
-			a.mark(missing, StatusMissing, "")
+			a.mark(b, missing, StatusMissing, "")
 			if rest := minusIDs(w.ids, missing); len(rest) > 0 {
 				work = append(work, pendingCall{ids: rest, round: w.round})
 			}
@@ -271,7 +298,7 @@ func (a *applier) send(ctx context.Context, b Batch) []BatchResult {
 				if msg == "" {
 					msg = "bad request"
 				}
-				a.mark(w.ids, StatusFailed, fmt.Sprintf("the API refused to remove %s from this file (HTTP 400): %s", tagList(b.Tags), msg))
+				a.mark(b, w.ids, StatusFailed, fmt.Sprintf("the API refused to %s (HTTP 400): %s", words(b).refused(b.Tags), msg))
 				break
 			}
 			br.Outcome = OutcomeSplit
@@ -286,32 +313,12 @@ func (a *applier) send(ctx context.Context, b Batch) []BatchResult {
 			if errors.As(err, &ae) {
 				br.HTTPStatus, br.Attempts = ae.StatusCode, ae.Attempts
 			}
-			a.mark(w.ids, StatusFailed, err.Error())
-			a.setFatal(fmt.Errorf("removing tags %q from %d files: %w", b.Tags, len(w.ids), err))
+			a.mark(b, w.ids, StatusFailed, err.Error())
+			a.setFatal(fmt.Errorf("%s %q %s %d files: %w", words(b).doing, b.Tags, words(b).prep, len(w.ids), err))
 		}
 		out = append(out, br)
 	}
 	return out
-}
-
-// mark sets the status of files and reports progress.
-func (a *applier) mark(ids []string, status, msg string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for _, id := range ids {
-		i, ok := a.index[id]
-		if !ok {
-			continue
-		}
-		f := &a.report.Files[i]
-		if f.Status == StatusPending && status != StatusPending {
-			a.done++
-		}
-		f.Status, f.Error = status, msg
-	}
-	if a.opts.Progress != nil && len(ids) > 0 {
-		a.opts.Progress(a.done, len(a.report.Files))
-	}
 }
 
 func (a *applier) setFatal(err error) {
@@ -363,7 +370,8 @@ func newReport(command string, plan *Plan, tool string) *Report {
 		r.Rules = []manifest.Rule{}
 	}
 	for i, c := range plan.Changes {
-		r.Files[i] = FileResult{FileID: c.FileID, FilePath: c.FilePath, RemoveTags: c.RemoveTags, Rules: c.Rules, Status: StatusPending}
+		r.Files[i] = FileResult{FileID: c.FileID, FilePath: c.FilePath, RemoveTags: c.RemoveTags, Rules: c.Rules, Status: StatusPending,
+			AddTags: c.AddTags, RemoveAITags: c.RemoveAITags, Renames: c.Renames}
 	}
 	return r
 }
@@ -372,16 +380,19 @@ func newReport(command string, plan *Plan, tool string) *Report {
 func finishReport(r *Report, plan *Plan, lib Library) {
 	r.FinishedAt = time.Now().UTC()
 	s := Summary{
-		FilesScanned:    plan.Summary.FilesScanned,
-		FilesToChange:   len(plan.Changes),
-		TagsToRemove:    plan.Summary.TagsToRemove,
-		RemoveTagsCalls: len(plan.Batches),
+		FilesScanned:  plan.Summary.FilesScanned,
+		FilesToChange: len(plan.Changes),
 	}
+	for _, c := range plan.Changes {
+		s.TagsToRemove += len(c.RemoveTags)
+		s.TagsToAdd += len(c.AddTags)
+		s.AITagsToRemove += len(c.RemoveAITags)
+	}
+	s.AddTagsCalls, s.RemoveTagsCalls, s.RemoveAITagsCalls = countCalls(plan.Batches)
 	for _, f := range r.Files {
 		switch f.Status {
 		case StatusChanged:
 			s.FilesChanged++
-			s.TagsRemoved += len(f.RemoveTags)
 		case StatusFailed:
 			s.FilesFailed++
 		case StatusMissing:
@@ -389,6 +400,9 @@ func finishReport(r *Report, plan *Plan, lib Library) {
 		default:
 			s.FilesPending++
 		}
+		s.TagsRemoved += len(f.RemovedTags)
+		s.TagsAdded += len(f.AddedTags)
+		s.AITagsRemoved += len(f.RemovedAITags)
 	}
 	if lib != nil {
 		if st, ok := lib.(StatsSource); ok {

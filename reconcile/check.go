@@ -30,7 +30,19 @@ type StaleFile struct {
 	// that are no longer forbidden for it: sending those calls would remove
 	// them.
 	NotForbidden []string `json:"notForbidden,omitempty"`
-	How          string   `json:"how"` // what changed, for people
+	// The same for AITags and for the tags renames add: as planned, now,
+	// and the names of planned calls that would now remove an AITag no
+	// rule forbids, or add a tag no rename of a selecting rule names.
+	RemoveAITags    []string `json:"removeAITags,omitempty"`
+	NowRemoveAITags []string `json:"nowRemoveAITags,omitempty"`
+	AddTags         []string `json:"addTags,omitempty"`
+	NowAddTags      []string `json:"nowAddTags,omitempty"`
+	NotForbiddenAI  []string `json:"notForbiddenAITags,omitempty"`
+	NotRenamed      []string `json:"notRenamed,omitempty"`
+	// Conflicts says which renames a rule that selects the file now
+	// forbids.
+	Conflicts []string `json:"conflicts,omitempty"`
+	How       string   `json:"how"` // what changed, for people
 }
 
 // MissingFile is a planned file that no longer exists.
@@ -66,11 +78,16 @@ func (e *StaleError) Error() string {
 // runs first and whose errors it returns). It re-reads the planned files
 // with `id IN [...]` searches, learns which of them each searchQuery of the
 // rules that could select them still selects (`id IN [...] AND (query)`),
-// and judges each file afresh with the plan's rules: a file is stale when
-// the tags it would lose now differ from the plan, when the rules that
-// forbid them differ (it moved out of a rule's folders, or an edit took it
-// out of a rule's searchQuery), or when a tag of one of its planned calls is
-// no longer forbidden for it. It returns the check and a *StaleError when
+// and judges each file afresh with the plan's rules (judgeFresh): a file is
+// stale when the tags or AITags it would lose now, or the tags its renames
+// would add, differ from the plan, when the rules that forbid them differ
+// (it moved out of a rule's folders, or an edit took it out of a rule's
+// searchQuery), when a tag of one of its planned calls is no longer
+// forbidden for it (or no longer the new tag of one of its renames), or
+// when a rule that selects it now forbids a rename's new tag. So a file
+// that got a rename's new tag since the plan is stale: the report's
+// addedTags never claim a tag the file already had. It returns the check
+// and a *StaleError when
 // any file is stale; files that no longer exist are listed as Missing and
 // are not stale; files that entered the rules' scope since are not looked
 // at. Other errors come from reading the library.
@@ -86,6 +103,7 @@ func CheckPlan(ctx context.Context, lib Library, plan *Plan) (*PlanCheck, error)
 type current struct {
 	path string
 	tags []string
+	ai   []string // AITag names, when some rule has forbiddenAITags
 }
 
 // checkFresh is CheckPlan for a plan that passed checkConsistency.
@@ -99,7 +117,11 @@ func checkFresh(ctx context.Context, lib Library, plan *Plan, rs *ruleSet) (*Pla
 	now := make(map[string]current, len(ids))
 	err := listIDs(ctx, lib, ids, nil, func(f *api.File) {
 		if _, ok := slices.BinarySearch(ids, f.FileID); ok {
-			now[f.FileID] = current{path: f.FilePath, tags: f.Tags}
+			cur := current{path: f.FilePath, tags: f.Tags}
+			if rs.aiRules {
+				cur.ai = aiNames(f.AITags)
+			}
+			now[f.FileID] = cur
 		}
 	})
 	if err != nil {
@@ -128,12 +150,7 @@ func checkFresh(ctx context.Context, lib Library, plan *Plan, rs *ruleSet) (*Pla
 		}
 	}
 
-	callTags := make(map[string][]string, len(plan.Changes)) // the tags of each file's planned calls
-	for _, b := range plan.Batches {
-		for _, id := range b.FileIDs {
-			callTags[id] = append(callTags[id], b.Tags...)
-		}
-	}
+	calls := plannedCalls(plan.Batches)
 	chk := &PlanCheck{Checked: len(plan.Changes)}
 	for i := range plan.Changes {
 		c := &plan.Changes[i]
@@ -143,32 +160,9 @@ func checkFresh(ctx context.Context, lib Library, plan *Plan, rs *ruleSet) (*Pla
 			continue
 		}
 		sel := rs.m.Select(c.FileID, f.path, func(q string) bool { return selected[q][c.FileID] })
-		res := sel.Evaluate(f.tags, nil)
-		var notForbidden []string
-		for _, t := range sortedUnique(callTags[c.FileID]) {
-			if !sel.Forbids(t) {
-				notForbidden = append(notForbidden, t)
-			}
+		if s, stale := judgeFresh(rs, c, f, sel, calls[c.FileID]); stale {
+			chk.Stale = append(chk.Stale, s)
 		}
-		planned, plannedRules := sortedUnique(c.RemoveTags), sortedUnique(c.Rules)
-		nowRules := rs.names(res.RemoveBy)
-		if slices.Equal(planned, res.Remove) && slices.Equal(plannedRules, nowRules) && len(notForbidden) == 0 {
-			continue
-		}
-		s := StaleFile{
-			FileID: c.FileID, FilePath: c.FilePath, NowPath: f.path,
-			RemoveTags: planned, NowRemove: res.Remove,
-			Rules: plannedRules, NowRules: nowRules,
-			NotForbidden: notForbidden,
-		}
-		if s.NowRemove == nil {
-			s.NowRemove = []string{}
-		}
-		if s.NowRules == nil {
-			s.NowRules = []string{}
-		}
-		s.How = staleHow(c, &s, f.tags, rs, sel)
-		chk.Stale = append(chk.Stale, s)
 	}
 	if len(chk.Stale) > 0 {
 		return chk, &StaleError{Check: chk}
@@ -298,5 +292,5 @@ func ApplySavedPlan(ctx context.Context, lib Library, plan *Plan, opts ApplyOpti
 	for i, m := range chk.Missing {
 		missing[i] = m.FileID
 	}
-	return apply(ctx, lib, plan, opts, missing)
+	return apply(ctx, lib, plan, opts, missing, "apply")
 }

@@ -316,28 +316,35 @@ func TestWriteAndReadPlan(t *testing.T) {
 			assert.NotContains(t, err.Error(), "plan again", "no command is named: the caller adds hints")
 		})
 	}
-	t.Run("refuses a plan that uses what this version cannot apply", func(t *testing.T) {
-		for name, edit := range map[string]func(m map[string]any){
-			"a change with removeAITags": func(m map[string]any) {
+	t.Run("refuses AITag removals, additions and renames its own rules do not give", func(t *testing.T) {
+		for name, tc := range map[string]struct {
+			edit func(m map[string]any)
+			want string
+		}{
+			"a change with removeAITags": {func(m map[string]any) {
 				m["changes"].([]any)[0].(map[string]any)["removeAITags"] = []any{"Person"}
-			},
-			"an addTags batch": func(m map[string]any) {
+			}, `removes AITag "Person", which is not in its aiTagsBefore`},
+			"an addTags batch": {func(m map[string]any) {
 				m["batches"].([]any)[0].(map[string]any)["endpoint"] = "addTags"
-			},
-			"a rule with replaceTags": func(m map[string]any) {
+			}, "which no rename of a rule that selects it adds"},
+			"a change with addTags": {func(m map[string]any) {
+				m["changes"].([]any)[0].(map[string]any)["addTags"] = []any{"red"}
+			}, `adds tag "red", which no rename of a rule that selects it adds`},
+			"a rule with replaceTags": {func(m map[string]any) {
 				m["rules"].([]any)[0].(map[string]any)["replaceTags"] = map[string]any{"Red": "red"}
-			},
+			}, "rulesDigest"},
 		} {
 			t.Run(name, func(t *testing.T) {
 				bad := filepath.Join(t.TempDir(), "bad.json")
 				var doc map[string]any
 				require.NoError(t, json.Unmarshal(raw, &doc))
-				edit(doc)
+				tc.edit(doc)
 				b, err := json.Marshal(doc)
 				require.NoError(t, err)
 				require.NoError(t, os.WriteFile(bad, b, 0o644))
 				_, err = ReadPlan(bad)
-				require.ErrorIs(t, err, ErrNotSupported)
+				require.ErrorIs(t, err, ErrInconsistentPlan)
+				assert.Contains(t, err.Error(), tc.want)
 				assert.Contains(t, err.Error(), bad)
 			})
 		}

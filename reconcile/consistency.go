@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/tagprune/tagprune/api"
 	"github.com/tagprune/tagprune/manifest"
@@ -15,20 +16,27 @@ const maxListedProblems = 10
 // CheckConsistency checks that a plan agrees with itself, trusting nothing
 // in it but its rules, and those only once they match its rulesDigest. From
 // those rules and the state the plan recorded for each file (fileId,
-// filePath, tagsBefore; a searchQuery is taken to select the file when a
-// rule of that query is among the rules the change names), it recomputes
-// every change's removals and rules, and checks that every batch has 1..50
-// distinct known files and tags forbidden for each of them, and that every
-// removal of every change is covered by a batch. A plan made with a rule
-// filter carries only the rules the filter selects: it checks that each of
-// them matches the filter, that each entry of the filter matches one of
-// them, and that no rule the plan says it left out matches the filter. The
-// allowlist summaries, when the plan has them, must be those its changes
-// give.
+// filePath, tagsBefore, aiTagsBefore; a searchQuery is taken to select the
+// file when a rule of that query is among the rules the change names), it
+// recomputes every change's removals, AITag removals, renames, additions
+// and rules, refuses a rename whose new tag a rule that selects the file
+// forbids, and checks that every batch has 1..50 distinct known files and a
+// known endpoint, and that:
+//   - every tag of a removeTags batch is forbidden for each of its files;
+//   - every name of a removeAITags batch is a forbidden AITag for each;
+//   - every tag of an addTags batch is one that a rename of a rule that
+//     selects the file adds to it (the twin of the safety invariant);
+//   - every removal, AITag removal and addition of every change is
+//     covered by a batch of its endpoint.
 //
-// It returns nil, an *UnsupportedError (the plan uses forbiddenAITags,
-// replaceTags, or their fields), or an *InconsistentPlanError listing the
-// problems, which matches ErrInconsistentPlan.
+// A plan made with a rule filter carries only the rules the filter
+// selects: it checks that each of them matches the filter, that each entry
+// of the filter matches one of them, and that no rule the plan says it left
+// out matches the filter. The allowlist summaries, when the plan has them,
+// must be those its changes give.
+//
+// It returns nil or an *InconsistentPlanError listing the problems, which
+// matches ErrInconsistentPlan.
 func CheckConsistency(p *Plan) error {
 	_, err := checkConsistency(p)
 	return err
@@ -58,9 +66,6 @@ func (ps *problems) err() error {
 // checkConsistency is CheckConsistency, returning the plan's compiled rules
 // when it passes.
 func checkConsistency(p *Plan) (*ruleSet, error) {
-	if err := unsupportedPlan(p); err != nil {
-		return nil, err
-	}
 	var ps problems
 	if got := RulesDigest(p.Rules); p.RulesDigest != got {
 		ps.add("rulesDigest is %q but the rules hash to %q", p.RulesDigest, got)
@@ -82,6 +87,7 @@ func checkConsistency(p *Plan) (*ruleSet, error) {
 
 	changes := make(map[string]*Change, len(p.Changes))
 	sels := make(map[string]*manifest.Selection, len(p.Changes))
+	adds := make(map[string][]string, len(p.Changes)) // the tags each file's renames add, recomputed
 	for i := range p.Changes {
 		c := &p.Changes[i]
 		if c.FileID == "" {
@@ -95,22 +101,28 @@ func checkConsistency(p *Plan) (*ruleSet, error) {
 		changes[c.FileID] = c
 		sel := rs.recorded(c)
 		sels[c.FileID] = sel
-		checkChange(&ps, rs, c, sel)
+		adds[c.FileID] = checkChange(&ps, rs, c, sel)
 	}
 
-	covered := make(map[string]map[string]bool, len(p.Changes))
+	var covered [steps]map[string]map[string]bool
+	for k := range covered {
+		covered[k] = map[string]map[string]bool{}
+	}
 	for bi, b := range p.Batches {
-		if len(b.FileIDs) == 0 || len(b.FileIDs) > api.MaxRemoveTagsFiles {
-			ps.add("batch %d has %d files: a call takes 1..%d", bi+1, len(b.FileIDs), api.MaxRemoveTagsFiles)
+		if len(b.FileIDs) == 0 || len(b.FileIDs) > api.MaxBulkFiles {
+			ps.add("batch %d has %d files: a call takes 1..%d", bi+1, len(b.FileIDs), api.MaxBulkFiles)
 		}
-		if b.Endpoint != "" && b.Endpoint != EndpointRemoveTags {
+		k, ok := stepOf(b.Endpoint)
+		if !ok {
 			ps.add("batch %d has an unknown endpoint %q", bi+1, b.Endpoint)
+			continue
 		}
+		what := map[int]string{stepAdd: "adds", stepRemove: "removes", stepRemoveAI: "removes"}[k]
 		if len(b.Tags) == 0 {
-			ps.add("batch %d removes no tags", bi+1)
+			ps.add("batch %d %s no tags", bi+1, what)
 		}
 		if slices.Contains(b.Tags, "") {
-			ps.add("batch %d removes the empty tag, which the API refuses", bi+1)
+			ps.add("batch %d %s the empty tag, which the API refuses", bi+1, what)
 		}
 		inBatch := make(map[string]bool, len(b.FileIDs))
 		for _, id := range b.FileIDs {
@@ -125,22 +137,34 @@ func checkConsistency(p *Plan) (*ruleSet, error) {
 				continue
 			}
 			for _, t := range b.Tags {
-				if t != "" && !sels[id].Forbids(t) {
+				switch {
+				case t == "":
+				case k == stepRemove && !sels[id].Forbids(t):
 					ps.add("batch %d would remove tag %q from file %s (%s), where no rule that selects it forbids it", bi+1, t, id, c.FilePath)
+				case k == stepRemoveAI && !sels[id].ForbidsAITag(t):
+					ps.add("batch %d would remove AITag %q from file %s (%s), where no rule that selects it forbids it", bi+1, t, id, c.FilePath)
+				case k == stepAdd && !slices.Contains(adds[id], t):
+					ps.add("batch %d would add tag %q to file %s (%s), which no rename of a rule that selects it adds", bi+1, t, id, c.FilePath)
 				}
 			}
-			if covered[id] == nil {
-				covered[id] = make(map[string]bool, len(c.RemoveTags))
+			if covered[k][id] == nil {
+				covered[k][id] = map[string]bool{}
 			}
 			for _, t := range b.Tags {
-				covered[id][t] = true
+				covered[k][id][t] = true
 			}
 		}
 	}
 	for _, c := range p.Changes {
-		for _, t := range c.RemoveTags {
-			if !covered[c.FileID][t] {
-				ps.add("file %s (%s): no batch removes its tag %q", c.FileID, c.FilePath, t)
+		for _, need := range []struct {
+			k    int
+			tags []string
+			what string
+		}{{stepRemove, c.RemoveTags, "removes its tag"}, {stepRemoveAI, c.RemoveAITags, "removes its AITag"}, {stepAdd, c.AddTags, "adds its tag"}} {
+			for _, t := range need.tags {
+				if !covered[need.k][c.FileID][t] {
+					ps.add("file %s (%s): no batch %s %q", c.FileID, c.FilePath, need.what, t)
+				}
 			}
 		}
 	}
@@ -153,68 +177,85 @@ func checkConsistency(p *Plan) (*ruleSet, error) {
 }
 
 // checkChange compares a change with what its rules give for the state it
-// recorded: the same removals and the same rules.
-func checkChange(ps *problems, rs *ruleSet, c *Change, sel *manifest.Selection) {
-	if len(c.RemoveTags) == 0 {
+// recorded: the same removals, AITag removals, renames, additions and
+// rules, and renames free of conflicts. It returns the tags the change's
+// renames add, as recomputed.
+func checkChange(ps *problems, rs *ruleSet, c *Change, sel *manifest.Selection) []string {
+	if len(c.RemoveTags) == 0 && len(c.RemoveAITags) == 0 {
 		ps.add("file %s (%s) removes no tags", c.FileID, c.FilePath)
 	}
-	res := sel.Evaluate(c.TagsBefore, nil)
-	before := setOf(c.TagsBefore)
-	want := setOf(res.Remove)
-	planned := setOf(c.RemoveTags)
-	for _, t := range c.RemoveTags {
-		switch {
-		case want[t]:
-		case t == "":
-			ps.add("file %s (%s) removes the empty tag, which the API refuses", c.FileID, c.FilePath)
-		case !before[t]:
-			ps.add("file %s (%s) removes tag %q, which is not in its tagsBefore", c.FileID, c.FilePath, t)
-		default:
-			ps.add("file %s (%s) removes tag %q, which none of its rules forbids", c.FileID, c.FilePath, t)
+	res := sel.Evaluate(c.TagsBefore, c.AITagsBefore)
+	where := fmt.Sprintf("file %s (%s)", c.FileID, c.FilePath)
+	compareSet(ps, where, "tag", c.RemoveTags, res.Remove, c.TagsBefore, "tagsBefore")
+	compareSet(ps, where, "AITag", c.RemoveAITags, res.RemoveAITags, c.AITagsBefore, "aiTagsBefore")
+
+	renames, adds := rs.renames(res.Renames, c.TagsBefore)
+	if !slices.Equal(c.Renames, renames) {
+		ps.add("%s records the renames %s, but its rules give %s", where, renameList(c.Renames), renameList(renames))
+	}
+	planned, want := setOf(c.AddTags), setOf(adds)
+	for _, t := range c.AddTags {
+		if !want[t] {
+			ps.add("%s adds tag %q, which no rename of a rule that selects it adds", where, t)
 		}
 	}
-	for _, t := range res.Remove {
+	for _, t := range adds {
 		if !planned[t] {
-			ps.add("file %s (%s) keeps tag %q, which its rules forbid", c.FileID, c.FilePath, t)
+			ps.add("%s does not add tag %q, which its renames add", where, t)
 		}
 	}
-	wantRules := setOf(rs.names(res.RemoveBy))
+	for _, rc := range rs.renameConflicts(c.FileID, c.FilePath, sel, res.Renames) {
+		ps.add("rename conflict on %s", rc.String())
+	}
+
+	wantNames := rs.names(unionInts(res.RemoveBy, res.RemoveAIBy))
+	wantRules := setOf(wantNames)
 	named := setOf(c.Rules)
 	for _, name := range c.Rules {
 		switch _, known := rs.byName[name]; {
 		case !known:
 			ps.add("file %s names rule %q, which is not in the plan's rules", c.FileID, name)
 		case !wantRules[name]:
-			ps.add("file %s (%s) names rule %q, which does not select it or forbids none of its tags", c.FileID, c.FilePath, name)
+			ps.add("%s names rule %q, which does not select it or forbids none of its tags", where, name)
 		}
 	}
-	for _, name := range rs.names(res.RemoveBy) {
+	for _, name := range wantNames {
 		if !named[name] {
-			ps.add("file %s (%s) does not name rule %q, which forbids some of its tags", c.FileID, c.FilePath, name)
+			ps.add("%s does not name rule %q, which forbids some of its tags", where, name)
+		}
+	}
+	return adds
+}
+
+// compareSet compares a change's planned removals of one kind (tags or
+// AITags) with the recomputed ones.
+func compareSet(ps *problems, where, noun string, planned, want, before []string, beforeName string) {
+	wantSet, plannedSet, beforeSet := setOf(want), setOf(planned), setOf(before)
+	for _, t := range planned {
+		switch {
+		case wantSet[t]:
+		case t == "":
+			ps.add("%s removes the empty %s, which the API refuses", where, noun)
+		case !beforeSet[t]:
+			ps.add("%s removes %s %q, which is not in its %s", where, noun, t, beforeName)
+		default:
+			ps.add("%s removes %s %q, which none of its rules forbids", where, noun, t)
+		}
+	}
+	for _, t := range want {
+		if !plannedSet[t] {
+			ps.add("%s keeps %s %q, which its rules forbid", where, noun, t)
 		}
 	}
 }
 
-// unsupportedPlan returns an *UnsupportedError when the plan uses a
-// feature this version cannot apply.
-func unsupportedPlan(p *Plan) error {
-	if err := unsupportedRules(p.Rules); err != nil {
-		return err
+// renameList formats renames for a message: [Red → red (by rule)].
+func renameList(rn []Rename) string {
+	parts := make([]string, len(rn))
+	for i, r := range rn {
+		parts[i] = fmt.Sprintf("%q → %q (rule %q)", r.Old, r.New, r.Rule)
 	}
-	for _, c := range p.Changes {
-		if len(c.RemoveAITags) > 0 {
-			return &UnsupportedError{Feature: fmt.Sprintf("removeAITags (file %s)", c.FileID)}
-		}
-		if len(c.AddTags) > 0 {
-			return &UnsupportedError{Feature: fmt.Sprintf("addTags (file %s)", c.FileID)}
-		}
-	}
-	for i, b := range p.Batches {
-		if b.Endpoint == EndpointRemoveAITags || b.Endpoint == EndpointAddTags {
-			return &UnsupportedError{Feature: fmt.Sprintf("endpoint %q (batch %d)", b.Endpoint, i+1)}
-		}
-	}
-	return nil
+	return "[" + strings.Join(parts, ", ") + "]"
 }
 
 // setOf returns the elements of list as a set.

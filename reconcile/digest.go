@@ -28,9 +28,10 @@ func RulesDigest(rules []manifest.Rule) string {
 
 // ruleSet is a list of rules compiled for matching, with their names.
 type ruleSet struct {
-	rules  []manifest.Rule
-	m      *manifest.Matcher
-	byName map[string]int
+	rules   []manifest.Rule
+	m       *manifest.Matcher
+	byName  map[string]int
+	aiRules bool // some rule has forbiddenAITags
 }
 
 // compileRules compiles rules; the error is a manifest.Errors naming each
@@ -43,6 +44,7 @@ func compileRules(rules []manifest.Rule) (*ruleSet, error) {
 	rs := &ruleSet{rules: rules, m: m, byName: make(map[string]int, len(rules))}
 	for i, r := range rules {
 		rs.byName[r.Name] = i
+		rs.aiRules = rs.aiRules || len(r.ForbiddenAITags) > 0
 	}
 	return rs, nil
 }
@@ -63,7 +65,9 @@ func (rs *ruleSet) names(idx []int) []string {
 // to select the file when a rule that c names has it (that rule forbade one
 // of the file's tags, so its query selected the file when the plan read it).
 // Rules with another searchQuery may select the file too; leaving them out
-// only makes every check stricter.
+// makes every check of removals stricter. It can hide a rename conflict
+// with such a rule (a new tag it forbids), which the plan's own read
+// (MakePlan asks those searchQueries) and CheckPlan's fresh read both see.
 func (rs *ruleSet) recorded(c *Change) *manifest.Selection {
 	return rs.m.Select(c.FileID, c.FilePath, func(q string) bool {
 		for _, name := range c.Rules {

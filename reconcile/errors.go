@@ -12,22 +12,27 @@ import (
 
 // PlanFileError is a plan file that ReadPlan refuses: it cannot be read, is
 // not a plan, is of another format version, or fails CheckConsistency (Err
-// then wraps the *InconsistentPlanError or *UnsupportedError). Making the
-// plan again is the way out.
+// then wraps the *InconsistentPlanError). Making the plan again is the way
+// out.
 type PlanFileError struct {
 	Path string
 	Err  error
 }
 
-func (e *PlanFileError) Error() string {
+func (e *PlanFileError) Error() string { return readingError("plan", e.Path, e.Err) }
+
+// readingError says why an input file of kind ("plan", "report") at path
+// was refused, naming the file once: the errors of opening or reading it
+// name it already.
+func readingError(kind, path string, err error) string {
 	var (
 		fe *inputfile.Error
 		pe *fs.PathError
 	)
-	if errors.As(e.Err, &fe) || errors.As(e.Err, &pe) {
-		return "reading plan: " + e.Err.Error() // it names the file
+	if errors.As(err, &fe) || errors.As(err, &pe) {
+		return "reading " + kind + ": " + err.Error()
 	}
-	return fmt.Sprintf("reading plan %s: %v", e.Path, e.Err)
+	return fmt.Sprintf("reading %s %s: %v", kind, path, err)
 }
 
 // Unwrap returns what was wrong with the file.
@@ -59,27 +64,6 @@ func (e *InconsistentPlanError) Error() string {
 
 // Is makes errors.Is(err, ErrInconsistentPlan) true.
 func (e *InconsistentPlanError) Is(target error) bool { return target == ErrInconsistentPlan }
-
-// ErrNotSupported is matched (errors.Is) by an *UnsupportedError.
-var ErrNotSupported = errors.New("not supported yet")
-
-// UnsupportedError says that a rule or a plan uses a manifest feature this
-// version can read and validate but cannot yet plan or apply
-// (forbiddenAITags, replaceTags). Nothing was read or sent.
-type UnsupportedError struct {
-	Rule    string // the rule concerned, "" for a change or batch of a plan
-	Feature string // forbiddenAITags, replaceTags, or a plan field
-}
-
-func (e *UnsupportedError) Error() string {
-	if e.Rule == "" {
-		return fmt.Sprintf("%s is %s: this version of tagprune cannot apply it", e.Feature, ErrNotSupported)
-	}
-	return fmt.Sprintf("rule %q: %s is %s: this version of tagprune validates it but cannot plan or apply it", e.Rule, e.Feature, ErrNotSupported)
-}
-
-// Is makes errors.Is(err, ErrNotSupported) true.
-func (e *UnsupportedError) Is(target error) bool { return target == ErrNotSupported }
 
 // SourceMismatchError is returned by ApplySavedPlan for a plan made from a
 // library other than the one it is applied to. Nothing was sent.

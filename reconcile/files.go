@@ -82,7 +82,7 @@ const MaxPlanFileSize = 1 << 30
 // refuses a file that is not JSON or is cut short, a formatVersion other
 // than FormatVersion, and a plan that fails its own consistency checks (see
 // CheckConsistency). Every refusal is a *PlanFileError naming the file; it
-// wraps the *InconsistentPlanError or *UnsupportedError of CheckConsistency.
+// wraps the *InconsistentPlanError of CheckConsistency.
 func ReadPlan(path string) (*Plan, error) {
 	refuse := func(format string, args ...any) (*Plan, error) {
 		return nil, &PlanFileError{Path: path, Err: fmt.Errorf(format, args...)}

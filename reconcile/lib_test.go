@@ -31,11 +31,15 @@ type testLib struct {
 	mu sync.Mutex
 	// queries records every searchQuery listed.
 	queries []string
-	// calls records every removeTags call that reached the library.
+	// calls records every bulk call that reached the library: removeTags
+	// calls without an Endpoint, the others with theirs.
 	calls []Batch
 	// hook, if set, may answer a removeTags call instead of the library;
 	// n counts calls from 0.
 	hook func(ctx context.Context, n int, ids, tags []string) (api.RemoveTagsResult, error, bool)
+	// editHook, if set, may answer an addTags or removeAITags call instead
+	// of the library; n counts calls of every endpoint from 0.
+	editHook func(ctx context.Context, n int, endpoint string, ids, tags []string) (api.BulkResult, error, bool)
 }
 
 // newTestLib serves files with the emulator (options opts) in process.
@@ -78,6 +82,37 @@ func (l *testLib) RemoveTags(ctx context.Context, ids, tags []string) (api.Remov
 	return l.client.RemoveTags(ctx, ids, tags)
 }
 
+// AddTags records the call (Endpoint addTags) and sends it; editHook, if
+// set, may answer it instead.
+func (l *testLib) AddTags(ctx context.Context, ids, tags []string) (api.BulkResult, error) {
+	if res, err, ok := l.edit2(ctx, EndpointAddTags, ids, tags); ok {
+		return res, err
+	}
+	return l.client.AddTags(ctx, ids, tags)
+}
+
+// RemoveAITags records the call (Endpoint removeAITags) and sends it;
+// editHook, if set, may answer it instead.
+func (l *testLib) RemoveAITags(ctx context.Context, ids, names []string) (api.BulkResult, error) {
+	if res, err, ok := l.edit2(ctx, EndpointRemoveAITags, ids, names); ok {
+		return res, err
+	}
+	return l.client.RemoveAITags(ctx, ids, names)
+}
+
+// edit2 records an addTags or removeAITags call and lets editHook answer it.
+func (l *testLib) edit2(ctx context.Context, endpoint string, ids, tags []string) (api.BulkResult, error, bool) {
+	l.mu.Lock()
+	n := len(l.calls)
+	l.calls = append(l.calls, Batch{Endpoint: endpoint, FileIDs: slices.Clone(ids), Tags: slices.Clone(tags)})
+	hook := l.editHook
+	l.mu.Unlock()
+	if hook != nil {
+		return hook(ctx, n, endpoint, ids, tags)
+	}
+	return api.BulkResult{}, nil, false
+}
+
 func (l *testLib) Stats() api.Stats { return l.client.Stats() }
 
 // resetLog forgets the queries and calls recorded so far.
@@ -87,7 +122,7 @@ func (l *testLib) resetLog() {
 	l.queries, l.calls = nil, nil
 }
 
-// sent returns the removeTags calls that reached the library.
+// sent returns the bulk calls that reached the library.
 func (l *testLib) sent() []Batch {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -129,6 +164,15 @@ func (l *testLib) addTags(tags []string, ids ...string) { l.post("/v1/files/addT
 // removeTagsAside removes tags from files as another client would.
 func (l *testLib) removeTagsAside(tags []string, ids ...string) {
 	l.post("/v1/files/removeTags", ids, tags)
+}
+
+// removeAITagsAside removes AITags from files as another client would.
+func (l *testLib) removeAITagsAside(names []string, ids ...string) {
+	body, err := json.Marshal(map[string][]string{"fileIds": ids, "AITags": names})
+	require.NoError(l.t, err)
+	rec := httptest.NewRecorder()
+	l.handler.Load().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/files/removeAITags", bytes.NewReader(body)))
+	require.Equal(l.t, http.StatusOK, rec.Code, "removeAITags: %s", rec.Body)
 }
 
 // edit replaces the library by what change makes of its files, as edits the

@@ -3,7 +3,6 @@ package reconcile
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -23,13 +22,15 @@ const (
 	maxQueryEscLen = maxURL - urlReserve
 )
 
-// MakePlan reads what the rules need from lib (observe), computes remove(f)
-// for every file (diff) and groups the removals into calls (batch).
+// MakePlan reads what the rules need from lib (observe), computes for every
+// file the tags and AITags it must lose and the tags its renames add
+// (diff), and groups them into calls (batch: addTags calls first, then
+// removeTags and removeAITags calls; see planBatches).
 //
 // The rules are compiled first (manifest.Compile): rules that do not compile
-// are refused with a manifest.Errors, and rules that use forbiddenAITags or
-// replaceTags with an *UnsupportedError (this version validates them but
-// cannot apply them yet), before any request.
+// are refused with a manifest.Errors, before any request. A rename whose new
+// tag a rule that selects the file forbids is refused, after reading, with a
+// *RenameConflictError (see checkRenames).
 //
 // Observe: rules with paths are grouped by searchQuery, and within a
 // searchQuery the rules whose folders overlap (one folder is a prefix of
@@ -43,6 +44,10 @@ const (
 // skipped and not counted. Every URL is kept under 8 KB: a long list of
 // folders is split into several listings, each over different folders, and
 // a tag list too long for one URL is replaced by `tags EXISTS`.
+//
+// Exact forbiddenAITags are asked for by name too, since `tags IN` matches
+// AITags as well as tags, and their globs ask for `tags EXISTS`, which also
+// does (manifest.Rule.ExactTags and MatchesAnyTag).
 //
 // Every answer is only a candidate: each file is judged locally by the
 // compiled rules (the API's `tags IN` matches AITags too), from the first
@@ -81,9 +86,6 @@ func MakePlan(ctx context.Context, lib Library, rules []manifest.Rule, opts Plan
 	if err != nil {
 		return nil, err
 	}
-	if err := unsupportedRules(rules); err != nil {
-		return nil, err
-	}
 	rs, err := compileRules(rules)
 	if err != nil {
 		return nil, fmt.Errorf("checking the rules: %w", err)
@@ -97,6 +99,9 @@ func MakePlan(ctx context.Context, lib Library, rules []manifest.Rule, opts Plan
 		if err := o.read(ctx, lib, l); err != nil {
 			return nil, err
 		}
+	}
+	if err := o.checkRenames(ctx, lib); err != nil {
+		return nil, err
 	}
 	p := &Plan{
 		FormatVersion: FormatVersion,
@@ -113,7 +118,7 @@ func MakePlan(ctx context.Context, lib Library, rules []manifest.Rule, opts Plan
 	if p.Rules == nil {
 		p.Rules = []manifest.Rule{}
 	}
-	p.Batches = makeBatches(p.Changes, rs, opts.BatchSize)
+	p.Batches = planBatches(p.Changes, rs, opts.BatchSize)
 	if p.Batches == nil {
 		p.Batches = []Batch{}
 	}
@@ -129,33 +134,22 @@ func MakePlan(ctx context.Context, lib Library, rules []manifest.Rule, opts Plan
 	return p, nil
 }
 
-// unsupportedRules returns an *UnsupportedError for every rule that uses
-// forbiddenAITags or replaceTags, joined, or nil.
-func unsupportedRules(rules []manifest.Rule) error {
-	var errs []error
-	for _, r := range rules {
-		if len(r.ForbiddenAITags) > 0 {
-			errs = append(errs, &UnsupportedError{Rule: r.Name, Feature: "forbiddenAITags"})
-		}
-		if len(r.ReplaceTags) > 0 {
-			errs = append(errs, &UnsupportedError{Rule: r.Name, Feature: "replaceTags"})
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // planSummary returns the counts of a plan.
 func planSummary(p *Plan, scanned int) Summary {
-	s := Summary{FilesScanned: scanned, FilesToChange: len(p.Changes), RemoveTagsCalls: len(p.Batches)}
+	s := Summary{FilesScanned: scanned, FilesToChange: len(p.Changes)}
 	for _, c := range p.Changes {
 		s.TagsToRemove += len(c.RemoveTags)
+		s.TagsToAdd += len(c.AddTags)
+		s.AITagsToRemove += len(c.RemoveAITags)
 	}
+	s.AddTagsCalls, s.RemoveTagsCalls, s.RemoveAITagsCalls = countCalls(p.Batches)
 	return s
 }
 
 // addStats copies a library's request counts into a summary.
 func addStats(s *Summary, st api.Stats) {
-	s.APICalls = APICalls{List: int(st.List), Details: int(st.Details), RemoveTags: int(st.RemoveTags)}
+	s.APICalls = APICalls{List: int(st.List), Details: int(st.Details), RemoveTags: int(st.RemoveTags),
+		AddTags: int(st.AddTags), RemoveAITags: int(st.RemoveAITags)}
 	s.Retries = int(st.Retries)
 	s.RateLimited = int(st.RateLimited)
 }
@@ -474,8 +468,12 @@ func sortedUnique(s []string) []string {
 type found struct {
 	path       string
 	tagsBefore []string
+	aiBefore   []string // names of its AITags, when some rule has forbiddenAITags
 	remove     []string // sorted
+	removeAI   []string // sorted
 	rules      []int    // sorted
+	renames    []manifest.Rename
+	queries    []string // the searchQueries of the listings that returned it
 }
 
 // observer runs the listings and keeps only the files to change.
@@ -511,27 +509,47 @@ func (o *observer) read(ctx context.Context, lib Library, l listing) error {
 // search may also return folders and file versions.
 func isFile(f *api.File) bool { return f.Type == "file" && f.FileID != "" }
 
-// check records what f must lose under the rules without a searchQuery and
-// those of the listing's searchQuery, which selects f since the listing
-// returned it. A file returned by an earlier listing is judged by the state
-// that listing returned, so that a change is one consistent snapshot.
+// check records what f must lose (and gain, through renames) under the
+// rules without a searchQuery and those of the listing's searchQuery, which
+// selects f since the listing returned it. A file returned by an earlier
+// listing is judged by the state that listing returned, so that a change is
+// one consistent snapshot.
 func (o *observer) check(f *api.File, l *listing) {
 	fd := o.found[f.FileID]
-	filePath, tags := f.FilePath, f.Tags
+	filePath, tags, ai := f.FilePath, f.Tags, []string(nil)
 	if fd != nil {
-		filePath, tags = fd.path, fd.tagsBefore
+		filePath, tags, ai = fd.path, fd.tagsBefore, fd.aiBefore
+	} else if o.rs.aiRules {
+		ai = aiNames(f.AITags)
 	}
 	sel := o.rs.m.Select(f.FileID, filePath, func(q string) bool { return q == l.search })
-	res := sel.Evaluate(tags, nil)
-	if len(res.Remove) == 0 {
+	res := sel.Evaluate(tags, ai)
+	if len(res.Remove) == 0 && len(res.RemoveAITags) == 0 {
 		return
 	}
 	if fd == nil {
-		fd = &found{path: f.FilePath, tagsBefore: slices.Clone(f.Tags)}
+		fd = &found{path: f.FilePath, tagsBefore: slices.Clone(f.Tags), aiBefore: ai}
 		o.found[f.FileID] = fd
 	}
 	fd.remove = unionSorted(fd.remove, res.Remove)
-	fd.rules = unionInts(fd.rules, res.RemoveBy)
+	fd.removeAI = unionSorted(fd.removeAI, res.RemoveAITags)
+	fd.rules = unionInts(fd.rules, unionInts(res.RemoveBy, res.RemoveAIBy))
+	fd.renames = unionRenames(fd.renames, res.Renames)
+	if l.search != "" && !slices.Contains(fd.queries, l.search) {
+		fd.queries = append(fd.queries, l.search)
+	}
+}
+
+// aiNames returns the names of AITags, in order.
+func aiNames(ai []api.AITag) []string {
+	if len(ai) == 0 {
+		return nil
+	}
+	out := make([]string, len(ai))
+	for i, a := range ai {
+		out[i] = a.Name
+	}
+	return out
 }
 
 // changes returns the files to change, sorted by path then id, with their
@@ -543,7 +561,19 @@ func (o *observer) changes() []Change {
 		if before == nil {
 			before = []string{}
 		}
-		out = append(out, Change{FileID: id, FilePath: fd.path, TagsBefore: before, RemoveTags: fd.remove, Rules: o.rs.names(fd.rules)})
+		c := Change{FileID: id, FilePath: fd.path, TagsBefore: before, RemoveTags: fd.remove, Rules: o.rs.names(fd.rules),
+			RemoveAITags: fd.removeAI}
+		if c.RemoveTags == nil {
+			c.RemoveTags = []string{}
+		}
+		if len(c.RemoveAITags) == 0 {
+			c.RemoveAITags = nil
+		}
+		if o.rs.aiRules {
+			c.AITagsBefore = fd.aiBefore
+		}
+		c.Renames, c.AddTags = o.rs.renames(fd.renames, fd.tagsBefore)
+		out = append(out, c)
 	}
 	slices.SortFunc(out, func(a, b Change) int {
 		return cmp.Or(cmp.Compare(a.FilePath, b.FilePath), cmp.Compare(a.FileID, b.FileID))

@@ -299,34 +299,6 @@ func TestMakePlanRefusesBadBatchSize(t *testing.T) {
 	require.ErrorContains(t, err, "batch size 51")
 }
 
-func TestMakePlanRefusesWhatItCannotApplyYet(t *testing.T) {
-	ai := rule("no-people", []string{"/"}, nil)
-	ai.ForbiddenTags, ai.ForbiddenAITags = nil, []string{"Person"}
-	rename := rule("lower", []string{"/"}, nil)
-	rename.ForbiddenTags, rename.ReplaceTags = nil, map[string]string{"Red": "red"}
-	for _, tt := range []struct {
-		name    string
-		rule    manifest.Rule
-		feature string
-	}{
-		{"forbiddenAITags", ai, "forbiddenAITags"},
-		{"replaceTags", rename, "replaceTags"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			lib := newTestLib(t, []imagekittest.File{withAI(file("f1", "/1.jpg", "Red"), "Person")})
-			p, err := MakePlan(context.Background(), lib, []manifest.Rule{rule("ok", []string{"/"}, nil, "x"), tt.rule}, PlanOptions{})
-			require.Nil(t, p)
-			require.ErrorIs(t, err, ErrNotSupported)
-			var ue *UnsupportedError
-			require.ErrorAs(t, err, &ue)
-			assert.Equal(t, tt.rule.Name, ue.Rule)
-			assert.Equal(t, tt.feature, ue.Feature)
-			assert.Contains(t, err.Error(), `rule "`+tt.rule.Name+`": `+tt.feature+" is not supported yet")
-			assert.Empty(t, lib.queries, "nothing is read")
-		})
-	}
-}
-
 func TestMakePlanRefusesRulesThatDoNotCompile(t *testing.T) {
 	lib := newTestLib(t, nil)
 	_, err := MakePlan(context.Background(), lib, []manifest.Rule{rule("a", []string{"/"}, nil, "[x"), rule("a", []string{"/"}, nil, "y")}, PlanOptions{})

@@ -82,7 +82,10 @@ type JUnitFailure struct {
 // The report of a plan (command "plan") changes nothing: there, a rule with
 // files to change is <skipped>, with a message saying how many, and counts
 // in the skipped attributes.
-// The body of a failure lists the file id, path, tags and error. Changed
+// The body of a failure lists the file id, path, tags and error, and, when
+// the run adds tags or removes AITags, those and what the API confirmed
+// before the file failed or the run stopped ("added: red" on a rename whose
+// old tag is still there). Changed
 // and missing files (deleted files count as converged) pass, and each test
 // case's <system-out> counts them. The tests and failures counts are counts
 // of test cases: a rule with several failed files counts once. The run's
@@ -199,6 +202,9 @@ func junitFailure(f FileResult) JUnitFailure {
 		what = "could not be changed"
 	case StatusPending:
 		what = "was not reached"
+		if len(f.AddedTags)+len(f.RemovedTags)+len(f.RemovedAITags) > 0 {
+			what = "was not finished"
+		}
 	default:
 		typ = "status " + display(f.Status)
 	}
@@ -212,8 +218,23 @@ func junitFailure(f FileResult) JUnitFailure {
 	}
 	body := "fileId: " + display(f.FileID) + "\n" +
 		"path: " + display(f.FilePath) + "\n" +
-		"tags: " + strings.Join(tags, ", ") + "\n" +
-		"status: " + display(f.Status) + "\n"
+		"tags: " + strings.Join(tags, ", ") + "\n"
+	for _, l := range []struct {
+		name string
+		list []string
+	}{
+		{"add tags", f.AddTags}, {"AITags", f.RemoveAITags},
+		{"added", f.AddedTags}, {"removed", f.RemovedTags}, {"AITags removed", f.RemovedAITags},
+	} {
+		if len(l.list) > 0 {
+			shown := make([]string, len(l.list))
+			for i, t := range l.list {
+				shown[i] = display(t)
+			}
+			body += l.name + ": " + strings.Join(shown, ", ") + "\n"
+		}
+	}
+	body += "status: " + display(f.Status) + "\n"
 	if f.Error != "" {
 		body += "error: " + xmlText(f.Error) + "\n"
 	}

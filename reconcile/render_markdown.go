@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -53,7 +54,11 @@ func RenderMarkdown(w io.Writer, p *Plan) error {
 	case len(p.Changes) == 0:
 		d.line("**" + NoChangesText + "**")
 	default:
-		d.line("**" + planSummaryLine(p) + "** Nothing has been changed: this is what `tagprune apply` would remove.")
+		what := "would remove"
+		if p.Summary.TagsToAdd > 0 {
+			what = "would remove and add"
+		}
+		d.line("**" + planSummaryLine(p) + "** Nothing has been changed: this is what `tagprune apply` " + what + ".")
 	}
 	d.line("")
 	var meta []string
@@ -70,10 +75,25 @@ func RenderMarkdown(w io.Writer, p *Plan) error {
 
 	groups := groupByRule(p)
 	byName := make(map[string]ruleGroup, len(groups))
+	renames, aiTags := false, false
 	for _, g := range groups {
 		byName[g.Name] = g
+		renames = renames || g.Renamed > 0
+		aiTags = aiTags || g.AITags > 0
 	}
 	if len(p.Rules) > 0 {
+		// Columns for renames and AITags only when the plan has some, so
+		// that a plan that only removes tags reads as it always did.
+		extra := func(g ruleGroup) string {
+			s := ""
+			if renames {
+				s += " | " + commas(g.Renamed)
+			}
+			if aiTags {
+				s += " | " + commas(g.AITags)
+			}
+			return s
+		}
 		rows := make([]string, 0, len(p.Rules)+1)
 		seen := map[string]bool{}
 		for _, r := range p.Rules {
@@ -82,22 +102,42 @@ func RenderMarkdown(w io.Writer, p *Plan) error {
 			}
 			seen[r.Name] = true
 			g := byName[r.Name]
-			rows = append(rows, "| "+mdCell(r.Name)+" | "+mdCell(r.Description)+" | "+commas(len(g.Files))+" | "+commas(g.Tags)+" |")
+			rows = append(rows, "| "+mdCell(r.Name)+" | "+mdCell(r.Description)+" | "+commas(len(g.Files))+" | "+commas(g.Removed)+extra(g)+" |")
 		}
 		if g, ok := byName[unattributedRule]; ok {
-			rows = append(rows, "| "+mdCell(g.Name)+" |  | "+commas(len(g.Files))+" | "+commas(g.Tags)+" |")
+			rows = append(rows, "| "+mdCell(g.Name)+" |  | "+commas(len(g.Files))+" | "+commas(g.Removed)+extra(g)+" |")
 		}
-		d.table("| Rule | Description | Files | Tags to remove |\n| --- | --- | ---: | ---: |", rows, "rules")
+		header, align := "| Rule | Description | Files | Tags to remove", "| --- | --- | ---: | ---:"
+		if renames {
+			header, align = header+" | Renames", align+" | ---:"
+		}
+		if aiTags {
+			header, align = header+" | AITags to remove", align+" | ---:"
+		}
+		d.table(header+" |\n"+align+" |", rows, "rules")
 	}
 
 	secs := make([]mdSection, 0, len(groups))
 	for _, g := range groups {
+		// A column for each kind of change the rule makes; removed tags
+		// when it makes no other.
+		tagsColumn := g.Removed > 0 || g.Renamed+g.AITags == 0
+		header, align := "| File", "| ---"
+		if tagsColumn {
+			header, align = header+" | Tags to remove", align+" | ---"
+		}
+		if g.Renamed > 0 {
+			header, align = header+" | Renames", align+" | ---"
+		}
+		if g.AITags > 0 {
+			header, align = header+" | AITags to remove", align+" | ---"
+		}
 		s := mdSection{
 			heading: "### " + mdCell(g.Name),
-			intro:   "Would remove " + plural(g.Tags, "tag", "tags") + " from " + plural(len(g.Files), "file", "files") + ".",
-			header:  "| File | Tags to remove |\n| --- | --- |",
+			intro:   g.doing(),
+			header:  header + " |\n" + align + " |",
 		}
-		if g.Allowlist {
+		if g.Allowlist && g.Removed > 0 {
 			line := allowlistLine(g, func(t string) string { return mdTags([]string{t}) })
 			if !strings.HasSuffix(line, "…") {
 				line += "."
@@ -112,7 +152,17 @@ func RenderMarkdown(w io.Writer, p *Plan) error {
 			s.intro = desc + " " + s.intro
 		}
 		for _, f := range g.Files {
-			s.rows = append(s.rows, "| "+mdCell(f.Path)+" | "+mdTags(f.Tags)+" |")
+			row := "| " + mdCell(f.Path)
+			if tagsColumn {
+				row += " | " + mdTags(f.Tags)
+			}
+			if g.Renamed > 0 {
+				row += " | " + mdRenames(f.Renames)
+			}
+			if g.AITags > 0 {
+				row += " | " + mdTags(f.AITags)
+			}
+			s.rows = append(s.rows, row+" |")
 		}
 		secs = append(secs, s)
 	}
@@ -253,6 +303,53 @@ func mdTags(tags []string) string {
 	return b.String()
 }
 
+// planVerbs says what apply would do to the files of a plan report: "remove
+// tags from", or, with renames and AITags, "remove tags, add tags to and
+// remove AITags from".
+func planVerbs(adds, ai bool) string {
+	switch {
+	case adds && ai:
+		return "remove tags, add tags to and remove AITags from"
+	case adds:
+		return "remove tags from and add tags to"
+	case ai:
+		return "remove tags and AITags from"
+	}
+	return "remove tags from"
+}
+
+// minusTags returns the tags of a that are not in b, in a's order.
+func minusTags(a, b []string) []string {
+	if len(b) == 0 {
+		return a
+	}
+	var out []string
+	for _, t := range a {
+		if !slices.Contains(b, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// mdRenames returns renames as one escaped table cell ("Red → red"),
+// bounded in size.
+func mdRenames(rn []renameLine) string {
+	var b strings.Builder
+	for i, r := range rn {
+		text := renameText(r, mdCell)
+		if i > 0 && b.Len()+len(text) > cellRunes {
+			b.WriteString(", … (" + commas(len(rn)-i) + " more)")
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(text)
+	}
+	return b.String()
+}
+
 // mdCell returns s made safe for a markdown table cell or heading: control
 // characters and invalid UTF-8 are shown as escapes, text past cellRunes
 // runes is cut, and characters that markdown or HTML would act on are
@@ -290,21 +387,27 @@ func mdCell(s string) string {
 //
 // It writes a title, a line saying whether every planned file converged, a
 // table of file counts by status, the run's times and API counts, then a
-// section per status in this order: failed files with their errors, pending,
-// missing, changed. A report of a plan made with a rule filter says so under
-// the title, as RenderMarkdown does. A file's row names the rules that
-// forbid the tags it loses (all but missing files). Each section lists its
-// first ShownFiles files in the open and the rest in a collapsed <details>
-// block, left out with a line pointing to the JSON report when the whole
-// would not fit. The file counts come from r.Files; tags removed, scanned
-// files and API counts from r.Summary. The report of a plan (command "plan")
-// says that nothing was changed and lists its pending files as the files
-// apply would change. Text from the report is escaped as by RenderMarkdown.
+// section per status in this order: failed files with their errors,
+// pending, missing, changed. A report of a plan made with a rule filter
+// says so under the title, as RenderMarkdown does. A file's row names the
+// rules that forbid what it loses (all but missing files). Each section
+// lists its first ShownFiles files in the open and the rest in a collapsed
+// <details> block, left out with a line pointing to the JSON report when
+// the whole would not fit. The file counts come from r.Files; tags removed,
+// scanned files and API counts from r.Summary. A run that adds tags
+// (renames, restore) or removes AITags has columns for them, and pending
+// and failed files show what the API confirmed before the run stopped. The
+// report of a plan (command "plan") says that nothing was changed and lists
+// its pending files as the files apply would change; that of a restore says
+// "restored". Text from the report is escaped as by RenderMarkdown.
 // RenderReportMarkdown returns the first error from w.
 func RenderReportMarkdown(w io.Writer, r *Report) error {
 	byStatus := map[string][]FileResult{}
+	adds, ai := false, false
 	for _, f := range r.Files {
 		byStatus[f.Status] = append(byStatus[f.Status], f)
+		adds = adds || len(f.AddTags)+len(f.AddedTags) > 0
+		ai = ai || len(f.RemoveAITags)+len(f.RemovedAITags) > 0
 	}
 	failed, pending := len(byStatus[StatusFailed]), len(byStatus[StatusPending])
 	other := len(r.Files) - failed - pending - len(byStatus[StatusChanged]) - len(byStatus[StatusMissing])
@@ -317,15 +420,19 @@ func RenderReportMarkdown(w io.Writer, r *Report) error {
 	d.line("## tagprune " + mdCell(command) + " report")
 	d.line("")
 	isPlan := command == "plan"
+	again := "`tagprune apply`"
+	if command == "restore" {
+		again = "`tagprune restore`"
+	}
 	switch {
 	case isPlan:
-		d.line("**Nothing has been changed:** `tagprune apply` would remove tags from " +
+		d.line("**Nothing has been changed:** `tagprune apply` would " + planVerbs(adds, ai) + " " +
 			plural(pending, "file", "files") + ".")
 	case failed+pending+other == 0:
 		d.line("**All " + plural(len(r.Files), "planned file", "planned files") + " converged.**")
 	default:
 		d.line("**" + plural(failed+pending+other, "planned file has", "planned files have") + " not converged** (" +
-			commas(failed) + " failed, " + commas(pending) + " pending). Running `tagprune apply` again changes what is left.")
+			commas(failed) + " failed, " + commas(pending) + " pending). Running " + again + " again changes what is left.")
 	}
 	d.line("")
 	if r.Interrupted {
@@ -337,16 +444,33 @@ func RenderReportMarkdown(w io.Writer, r *Report) error {
 		d.line("")
 	}
 	d.mdRuleFilter(r.RuleFilter, r.RulesLeftOut, len(r.Rules), "rulesLeftOut in the JSON report")
+	s := r.Summary
 	if isPlan {
 		// A plan changed nothing: its counts say what apply would do.
-		d.line("| Files to change | Tags to remove |")
-		d.line("| ---: | ---: |")
-		d.line("| " + commas(pending) + " | " + commas(r.Summary.TagsToRemove) + " |")
+		header, align, row := "| Files to change | Tags to remove", "| ---: | ---:", "| "+commas(pending)+" | "+commas(s.TagsToRemove)
+		if adds {
+			header, align, row = header+" | Tags to add", align+" | ---:", row+" | "+commas(s.TagsToAdd)
+		}
+		if ai {
+			header, align, row = header+" | AITags to remove", align+" | ---:", row+" | "+commas(s.AITagsToRemove)
+		}
+		d.line(header + " |")
+		d.line(align + " |")
+		d.line(row + " |")
 	} else {
-		d.line("| Changed | Failed | Missing | Pending | Tags removed |")
-		d.line("| ---: | ---: | ---: | ---: | ---: |")
-		d.line("| " + commas(len(byStatus[StatusChanged])) + " | " + commas(failed) + " | " + commas(len(byStatus[StatusMissing])) +
-			" | " + commas(pending) + " | " + commas(r.Summary.TagsRemoved) + " |")
+		header := "| Changed | Failed | Missing | Pending | Tags removed"
+		align := "| ---: | ---: | ---: | ---: | ---:"
+		row := "| " + commas(len(byStatus[StatusChanged])) + " | " + commas(failed) + " | " + commas(len(byStatus[StatusMissing])) +
+			" | " + commas(pending) + " | " + commas(s.TagsRemoved)
+		if adds {
+			header, align, row = header+" | Tags added", align+" | ---:", row+" | "+commas(s.TagsAdded)
+		}
+		if ai {
+			header, align, row = header+" | AITags removed", align+" | ---:", row+" | "+commas(s.AITagsRemoved)
+		}
+		d.line(header + " |")
+		d.line(align + " |")
+		d.line(row + " |")
 	}
 	d.line("")
 	var meta []string
@@ -359,41 +483,117 @@ func RenderReportMarkdown(w io.Writer, r *Report) error {
 	if r.Tool != "" {
 		meta = append(meta, "tagprune "+mdCell(r.Tool))
 	}
-	s := r.Summary
+	calls := commas(s.APICalls.List) + " list, " + commas(s.APICalls.Details) + " details, " + commas(s.APICalls.RemoveTags) + " removeTags"
+	if s.APICalls.AddTags > 0 || adds {
+		calls += ", " + commas(s.APICalls.AddTags) + " addTags"
+	}
+	if s.APICalls.RemoveAITags > 0 || ai {
+		calls += ", " + commas(s.APICalls.RemoveAITags) + " removeAITags"
+	}
 	meta = append(meta, plural(s.FilesScanned, "file", "files")+" scanned",
-		"API requests: "+commas(s.APICalls.List)+" list, "+commas(s.APICalls.Details)+" details, "+
-			commas(s.APICalls.RemoveTags)+" removeTags ("+plural(s.Retries, "retry", "retries")+", "+
+		"API requests: "+calls+" ("+plural(s.Retries, "retry", "retries")+", "+
 			commas(s.RateLimited)+" rate-limited)")
 	d.line(strings.Join(meta, " · ") + ".")
 	d.line("")
 
+	// Optional columns: what was added (renames, restore) and which AITags
+	// go, only in reports that have any.
+	type column struct {
+		title string
+		cell  func(FileResult) string
+	}
+	var planned, done []column
+	if adds {
+		planned = append(planned, column{"Tags to add", func(f FileResult) string { return mdTags(f.AddTags) }})
+		done = append(done, column{"Tags added", func(f FileResult) string { return mdTags(f.AddedTags) }})
+	}
+	if ai {
+		planned = append(planned, column{"AITags to remove", func(f FileResult) string { return mdTags(f.RemoveAITags) }})
+		done = append(done, column{"AITags removed", func(f FileResult) string { return mdTags(f.removedAI()) }})
+	}
+	table := func(base string, cols []column) (string, func(FileResult) string) {
+		header := base
+		for _, c := range cols {
+			header += " | " + c.title
+		}
+		n := strings.Count(header, "|")
+		cells := func(f FileResult) string {
+			s := ""
+			for _, c := range cols {
+				s += " | " + c.cell(f)
+			}
+			return s
+		}
+		return header + " |\n" + strings.Repeat("| --- ", n) + "|", cells
+	}
 	fileCell := func(f FileResult) string { return mdCell(f.FilePath) + " | " + mdCell(f.FileID) }
+	// Pending and failed files show where they stand: the tags and AITags
+	// still to remove, and the tags added before the run stopped or the
+	// file failed (a rename interrupted between its two steps has its new
+	// tag added and its old one still there).
+	var partial []column
+	if adds {
+		partial = append(partial, column{"Tags added", func(f FileResult) string { return mdTags(f.AddedTags) }})
+	}
+	if ai {
+		partial = append(partial, column{"AITags not removed", func(f FileResult) string { return mdTags(minusTags(f.RemoveAITags, f.RemovedAITags)) }})
+	}
+	errorColumn := column{"Error", func(f FileResult) string { return mdCell(f.Error) }}
+	// Every row but a missing file's names the rules behind its changes.
+	rulesColumn := column{"Rules", func(f FileResult) string { return mdTags(f.Rules) }}
+	withRules := func(cols []column, more ...column) []column {
+		return append(append(slices.Clip(cols), rulesColumn), more...)
+	}
+	failedHeader, failedCells := table("| File | File ID | Tags not removed", withRules(partial, errorColumn))
+	pendingHeader, pendingCells := table("| File | File ID | Tags not removed", withRules(partial))
+	changedHeader, changedCells := table("| File | Tags removed", withRules(done))
+	plannedHeader, plannedCells := table("| File | File ID | Tags to remove", withRules(planned))
+	pendingIntro := "These files were not reached; nothing was changed on them."
+	if slices.ContainsFunc(byStatus[StatusPending], func(f FileResult) bool {
+		return len(f.AddedTags)+len(f.RemovedTags)+len(f.RemovedAITags) > 0
+	}) {
+		pendingIntro = "These files were not finished: what is not removed is still on them, and the tags added were added before the run stopped."
+	}
+	failedIntro := "These files could not be changed; their tags are as they were."
+	if partial != nil {
+		failedIntro = "These files could not be changed: what is not removed is still on them, and the tags added were added before they failed."
+	}
+	changedIntro := "The tags were removed from these files."
+	switch {
+	case command == "restore":
+		changedIntro = "These files were restored: the tags were added back, and the tags the apply had added were removed."
+	case adds || ai:
+		changedIntro = "These files were changed as planned."
+	}
 	kinds := []struct {
 		status, title, intro, header string
 		row                          func(FileResult) string
 	}{
-		{StatusFailed, "Failed", "These files could not be changed; their tags are as they were.",
-			"| File | File ID | Tags not removed | Rules | Error |\n| --- | --- | --- | --- | --- |",
+		{StatusFailed, "Failed", failedIntro, failedHeader,
 			func(f FileResult) string {
-				return "| " + fileCell(f) + " | " + mdTags(f.RemoveTags) + " | " + mdTags(f.Rules) + " | " + mdCell(f.Error) + " |"
+				return "| " + fileCell(f) + " | " + mdTags(f.RemoveTags) + failedCells(f) + " |"
 			}},
-		{StatusPending, "Pending", "These files were not reached; nothing was changed on them.",
-			"| File | File ID | Tags not removed | Rules |\n| --- | --- | --- | --- |",
+		{StatusPending, "Pending", pendingIntro, pendingHeader,
 			func(f FileResult) string {
-				return "| " + fileCell(f) + " | " + mdTags(f.RemoveTags) + " | " + mdTags(f.Rules) + " |"
+				return "| " + fileCell(f) + " | " + mdTags(f.RemoveTags) + pendingCells(f) + " |"
 			}},
 		{StatusMissing, "Missing", "These files no longer exist in the library.",
 			"| File | File ID |\n| --- | --- |",
 			func(f FileResult) string { return "| " + fileCell(f) + " |" }},
-		{StatusChanged, "Changed", "The tags were removed from these files.",
-			"| File | Tags removed | Rules |\n| --- | --- | --- |",
+		{StatusChanged, "Changed", changedIntro, changedHeader,
 			func(f FileResult) string {
-				return "| " + mdCell(f.FilePath) + " | " + mdTags(f.RemoveTags) + " | " + mdTags(f.Rules) + " |"
+				return "| " + mdCell(f.FilePath) + " | " + mdTags(f.removed()) + changedCells(f) + " |"
 			}},
 	}
 	if isPlan {
 		kinds[1].title, kinds[1].intro = "Would change", "`tagprune apply` would remove these tags."
-		kinds[1].header = "| File | File ID | Tags to remove | Rules |\n| --- | --- | --- | --- |"
+		kinds[1].header = plannedHeader
+		kinds[1].row = func(f FileResult) string {
+			return "| " + fileCell(f) + " | " + mdTags(f.RemoveTags) + plannedCells(f) + " |"
+		}
+		if adds || ai {
+			kinds[1].intro = "`tagprune apply` would make these changes: what is listed to remove, it would remove; what is listed to add, it would add."
+		}
 	}
 	var secs []mdSection
 	for _, k := range kinds {

@@ -629,3 +629,107 @@ func TestRenderAllowlistSummary(t *testing.T) {
 	golden(t, "markdown_allowlist", md)
 	assert.Contains(t, string(md), "As an allowlist, it would remove 7 distinct tags, most often Red (3 files)")
 }
+
+// renamePlan renames Red to red (f2 has red already), removes sale and the
+// AITag Person, and removes a tag that colors also renames elsewhere.
+func renamePlan() *reconcile.Plan {
+	rules := []manifest.Rule{
+		{Name: "colors", Description: "One spelling per color", Paths: []string{"/shop/"},
+			ReplaceTags: map[string]string{"Red": "red", "Blue": "blue"}, Source: "m.yaml:3:5"},
+		{Name: "no-sale", Paths: []string{"/"}, ForbiddenTags: []string{"sale"}, Source: "m.yaml:8:5"},
+		{Name: "no-people", Paths: []string{"/"}, ForbiddenAITags: []string{"Person", "Face*"}, Source: "m.yaml:11:5"},
+	}
+	return &reconcile.Plan{
+		FormatVersion: reconcile.FormatVersion, Tool: "v1.2.3", CreatedAt: createdAt, RulesDigest: "sha256:0123", Rules: rules,
+		Changes: []reconcile.Change{
+			{FileID: "f1", FilePath: "/shop/1.jpg", TagsBefore: []string{"Red", "Blue", "sale"}, AITagsBefore: []string{"Person"},
+				RemoveTags: []string{"Blue", "Red", "sale"}, Rules: []string{"colors", "no-people", "no-sale"},
+				RemoveAITags: []string{"Person"}, AddTags: []string{"blue", "red"},
+				Renames: []reconcile.Rename{{Old: "Blue", New: "blue", Rule: "colors"}, {Old: "Red", New: "red", Rule: "colors"}}},
+			{FileID: "f2", FilePath: "/shop/2.jpg", TagsBefore: []string{"Red", "red"},
+				RemoveTags: []string{"Red"}, Rules: []string{"colors"},
+				Renames: []reconcile.Rename{{Old: "Red", New: "red", Rule: "colors"}}},
+			{FileID: "f3", FilePath: "/blog/3.jpg", TagsBefore: []string{"keep"}, AITagsBefore: []string{"Face close-up", "Text"},
+				RemoveTags: []string{}, Rules: []string{"no-people"}, RemoveAITags: []string{"Face close-up"}},
+		},
+		Batches: []reconcile.Batch{
+			{Endpoint: reconcile.EndpointAddTags, FileIDs: []string{"f1"}, Tags: []string{"blue", "red"}},
+			{Endpoint: reconcile.EndpointRemoveTags, FileIDs: []string{"f1"}, Tags: []string{"Blue", "Red", "sale"}},
+			{Endpoint: reconcile.EndpointRemoveTags, FileIDs: []string{"f2"}, Tags: []string{"Red"}},
+			{Endpoint: reconcile.EndpointRemoveAITags, FileIDs: []string{"f1"}, Tags: []string{"Person"}},
+			{Endpoint: reconcile.EndpointRemoveAITags, FileIDs: []string{"f3"}, Tags: []string{"Face close-up"}},
+		},
+		Summary: reconcile.Summary{FilesScanned: 9, FilesToChange: 3, TagsToRemove: 4, TagsToAdd: 2, AITagsToRemove: 2,
+			RemoveTagsCalls: 2, AddTagsCalls: 1, RemoveAITagsCalls: 2},
+	}
+}
+
+// renameReport is the report of renamePlan's apply, interrupted once the
+// additions and f2's removal were done: f1 has its new tags and its AITag
+// removal, but not its removal.
+func renameReport() *reconcile.Report {
+	p := renamePlan()
+	r := &reconcile.Report{FormatVersion: 1, Command: "apply", Tool: "v1.2.3", StartedAt: createdAt, FinishedAt: finishAt,
+		Interrupted: true, Error: "apply interrupted with 1 of 3 files not confirmed (left pending): context canceled", Rules: p.Rules}
+	for _, c := range p.Changes {
+		r.Files = append(r.Files, reconcile.FileResult{FileID: c.FileID, FilePath: c.FilePath, RemoveTags: c.RemoveTags, Rules: c.Rules,
+			Status: reconcile.StatusChanged, AddTags: c.AddTags, RemoveAITags: c.RemoveAITags, Renames: c.Renames,
+			AddedTags: c.AddTags, RemovedTags: c.RemoveTags, RemovedAITags: c.RemoveAITags})
+	}
+	r.Files[0].Status, r.Files[0].RemovedTags = reconcile.StatusPending, nil
+	r.Summary = reconcile.Summary{FilesScanned: 9, FilesToChange: 3, FilesChanged: 2, FilesPending: 1, TagsToRemove: 4, TagsRemoved: 1,
+		TagsToAdd: 2, TagsAdded: 2, AITagsToRemove: 2, AITagsRemoved: 2, RemoveTagsCalls: 2, AddTagsCalls: 1, RemoveAITagsCalls: 2,
+		APICalls: reconcile.APICalls{List: 2, RemoveTags: 1, AddTags: 1, RemoveAITags: 2}}
+	return r
+}
+
+func TestRenderRenamesAndAITags(t *testing.T) {
+	t.Run("Text", func(t *testing.T) {
+		text := string(renderText(t, renamePlan(), false))
+		golden(t, "text_renames", []byte(text))
+		for _, want := range []string{
+			"Rule colors (One spelling per color): would rename tags on 2 files\n",
+			"    ~ Red → red\n", "    ~ Red → red (already there)\n",
+			"Rule no-people: would remove AITags from 2 files\n", "    - Person (AITag)\n",
+			"Plan: 3 files to change, 4 tags to remove, 2 tags to add, 2 AITags to remove, 2 removeTags calls, 1 addTags call, 2 removeAITags calls.\n",
+		} {
+			assert.Contains(t, text, want)
+		}
+		assert.NotContains(t, text, "    - Red\n", "a renamed tag shows as a rename")
+		golden(t, "text_renames_color", renderText(t, renamePlan(), true))
+	})
+	t.Run("Markdown", func(t *testing.T) {
+		md := string(renderMarkdown(t, renamePlan()))
+		checkTable(t, md)
+		golden(t, "markdown_renames", []byte(md))
+		assert.Contains(t, md, "| Rule | Description | Files | Tags to remove | Renames | AITags to remove |")
+		assert.Contains(t, md, "Would rename 3 tags on 2 files.")
+		assert.Contains(t, md, "Would remove 2 AITags from 2 files.")
+		assert.Contains(t, md, "| /shop/1.jpg | Blue → blue, Red → red |")
+		assert.Contains(t, md, "| /shop/2.jpg | Red → red (already there) |")
+	})
+	t.Run("ReportOfAnInterruptedRename", func(t *testing.T) {
+		var b bytes.Buffer
+		require.NoError(t, reconcile.RenderReportMarkdown(&b, renameReport()))
+		md := b.String()
+		checkTable(t, md)
+		golden(t, "report_markdown_renames", b.Bytes())
+		assert.Contains(t, md, "| Changed | Failed | Missing | Pending | Tags removed | Tags added | AITags removed |")
+		assert.Contains(t, md, "These files were not finished")
+		assert.Contains(t, md, "| /shop/1.jpg | f1 | Blue, Red, sale | blue, red |  |", "the pending file shows its new tags, and its old ones not removed")
+		assert.Contains(t, md, "1 addTags, 2 removeAITags")
+	})
+	t.Run("JUnit", func(t *testing.T) {
+		var b bytes.Buffer
+		require.NoError(t, reconcile.RenderJUnit(&b, renameReport()))
+		golden(t, "report_junit_renames.xml", b.Bytes())
+		var doc reconcile.JUnitSuites
+		require.NoError(t, xml.Unmarshal(b.Bytes(), &doc))
+		require.Equal(t, 3, doc.Failures, "each rule of the pending file has a failure")
+		assert.Equal(t, "/shop/1.jpg was not finished", doc.Suites[0].Cases[0].Failures[0].Message)
+		body := doc.Suites[0].Cases[0].Failures[0].Body
+		assert.Contains(t, body, "add tags: blue, red\n")
+		assert.Contains(t, body, "added: blue, red\n")
+		assert.NotContains(t, body, "\nremoved:")
+	})
+}

@@ -22,10 +22,11 @@ const unattributedRule = "(not attributed to a rule of this plan)"
 
 // ANSI escape sequences used when colour is on.
 const (
-	ansiReset = "\x1b[0m"
-	ansiBold  = "\x1b[1m"
-	ansiRed   = "\x1b[31m"
-	ansiGreen = "\x1b[32m"
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
 )
 
 // RenderText writes the human diff of a plan (section 3 of DESIGN.md).
@@ -33,7 +34,10 @@ const (
 // Removals are grouped by rule, in the order of p.Rules, then by file path.
 // Each rule that changes at least one file gets a header line with its name,
 // its description and how many files it changes; rules that change nothing
-// are left out. The header of an allowlist rule is followed by a line saying
+// are left out. Under each file, "- tag" is a tag the rule removes,
+// "~ Old → New" a rename (New is added, then Old removed; "(already
+// there)" when the file carries New already, so only Old goes), and
+// "- name (AITag)" an AITag the rule removes. The header of an allowlist rule is followed by a line saying
 // how many distinct tags it would remove and which it removes most often (a
 // typo in an allowlist removes everything it does not name, and this line
 // shows it at a glance). A tag forbidden by several rules is listed under
@@ -76,15 +80,21 @@ func RenderText(w io.Writer, p *Plan, color bool) error {
 		if g.Description != "" {
 			header += " (" + display(g.Description) + ")"
 		}
-		header += ": would remove tags from " + plural(len(g.Files), "file", "files")
+		header += ": " + g.verb() + " " + plural(len(g.Files), "file", "files")
 		bw.WriteString(style(ansiBold, header) + "\n")
-		if g.Allowlist {
+		if g.Allowlist && g.Removed > 0 {
 			bw.WriteString("  allowlist: " + allowlistLine(g, display) + "\n")
 		}
 		for _, f := range g.Files {
 			bw.WriteString("  " + display(f.Path) + "\n")
+			for _, r := range f.Renames {
+				bw.WriteString("    " + style(ansiYellow, "~ "+renameText(r, display)) + "\n")
+			}
 			for _, t := range f.Tags {
 				bw.WriteString("    " + style(ansiRed, "- "+display(t)) + "\n")
+			}
+			for _, t := range f.AITags {
+				bw.WriteString("    " + style(ansiRed, "- "+display(t)+" (AITag)") + "\n")
 			}
 		}
 	}
@@ -98,15 +108,33 @@ func RenderText(w io.Writer, p *Plan, color bool) error {
 
 // planSummaryLine returns the one-line summary of a plan with changes, such
 // as "Plan: 1,234 files to change, 1,310 tags to remove, 25 removeTags calls.".
-// The counts come from the plan's changes and batches themselves.
+// A plan that adds tags (renames) or removes AITags says so too: "Plan: 3
+// files to change, 3 tags to remove, 2 tags to add, 1 AITag to remove, 1
+// removeTags call, 1 addTags call, 1 removeAITags call.". The counts come
+// from the plan's changes and batches themselves.
 func planSummaryLine(p *Plan) string {
-	tags := 0
+	tags, add, ai := 0, 0, 0
 	for _, c := range p.Changes {
 		tags += len(c.RemoveTags)
+		add += len(c.AddTags)
+		ai += len(c.RemoveAITags)
 	}
-	return "Plan: " + plural(len(p.Changes), "file", "files") + " to change, " +
-		plural(tags, "tag", "tags") + " to remove, " +
-		plural(len(p.Batches), "removeTags call", "removeTags calls") + "."
+	addCalls, removeCalls, aiCalls := countCalls(p.Batches)
+	parts := []string{plural(len(p.Changes), "file", "files") + " to change", plural(tags, "tag", "tags") + " to remove"}
+	if add > 0 {
+		parts = append(parts, plural(add, "tag", "tags")+" to add")
+	}
+	if ai > 0 {
+		parts = append(parts, plural(ai, "AITag", "AITags")+" to remove")
+	}
+	parts = append(parts, plural(removeCalls, "removeTags call", "removeTags calls"))
+	if addCalls > 0 {
+		parts = append(parts, plural(addCalls, "addTags call", "addTags calls"))
+	}
+	if aiCalls > 0 {
+		parts = append(parts, plural(aiCalls, "removeAITags call", "removeAITags calls"))
+	}
+	return "Plan: " + strings.Join(parts, ", ") + "."
 }
 
 // ruleGroup is what one rule accounts for in a plan.
@@ -114,12 +142,62 @@ type ruleGroup struct {
 	Name        string
 	Description string
 	Files       []fileTags // sorted by path, then file id
-	Tags        int        // tags over all Files
+	Removed     int        // tags removed but not renamed
+	Renamed     int        // renames
+	AITags      int        // AITags removed
 	// For an allowlist rule: how many distinct tags it removes, and the
 	// ones it removes from the most files.
 	Allowlist bool
 	Distinct  int
 	Frequent  []TagCount
+}
+
+// verb says what the rule would do to its files: "would remove tags from",
+// "would rename tags on", "would remove AITags from", or, when it does
+// several of these, "would change the tags of".
+func (g *ruleGroup) verb() string {
+	switch {
+	case g.Renamed == 0 && g.AITags == 0:
+		return "would remove tags from"
+	case g.Removed == 0 && g.AITags == 0:
+		return "would rename tags on"
+	case g.Removed == 0 && g.Renamed == 0:
+		return "would remove AITags from"
+	}
+	return "would change the tags of"
+}
+
+// doing says, in a sentence, what the rule would do: "Would remove 3 tags
+// from 2 files.", "Would remove 2 AITags from 2 files." or "Would rename 2
+// tags and remove 1 AITag on 2 files.".
+func (g *ruleGroup) doing() string {
+	if g.Renamed == 0 && g.AITags == 0 {
+		return "Would remove " + plural(g.Removed, "tag", "tags") + " from " + plural(len(g.Files), "file", "files") + "."
+	}
+	var parts []string
+	if g.Renamed > 0 {
+		parts = append(parts, "rename "+plural(g.Renamed, "tag", "tags"))
+	}
+	if g.Removed > 0 {
+		parts = append(parts, "remove "+plural(g.Removed, "tag", "tags"))
+	}
+	if g.AITags > 0 {
+		verb := "remove "
+		if g.Removed > 0 {
+			verb = ""
+		}
+		parts = append(parts, verb+plural(g.AITags, "AITag", "AITags"))
+	}
+	last := len(parts) - 1
+	text := parts[last]
+	if last > 0 {
+		text = strings.Join(parts[:last], ", ") + " and " + parts[last]
+	}
+	prep := " on "
+	if g.Renamed == 0 {
+		prep = " from "
+	}
+	return "Would " + text + prep + plural(len(g.Files), "file", "files") + "."
 }
 
 // frequentShown is how many of an allowlist's most frequent removals the
@@ -143,16 +221,38 @@ func allowlistLine(g ruleGroup, quote func(string) string) string {
 		", most often " + strings.Join(parts, ", ") + ", …"
 }
 
-// fileTags is one file of a ruleGroup and the tags the rule removes from it.
+// fileTags is one file of a ruleGroup: the tags the rule removes from it,
+// its renames and the AITags it removes.
 type fileTags struct {
-	ID   string
-	Path string
-	Tags []string
+	ID      string
+	Path    string
+	Tags    []string // removed, not renamed by the rule
+	Renames []renameLine
+	AITags  []string
+}
+
+// renameLine is one rename of a file: Had says the file carries New
+// already, so only Old is removed.
+type renameLine struct {
+	Old, New string
+	Had      bool
+}
+
+// renameText formats a rename as "Old → New", and "(already there)" when
+// the file carries New already; quote formats one tag.
+func renameText(r renameLine, quote func(string) string) string {
+	s := quote(r.Old) + " → " + quote(r.New)
+	if r.Had {
+		s += " (already there)"
+	}
+	return s
 }
 
 // groupByRule splits the plan's changes by rule, in the order of p.Rules,
-// leaving out rules without changes. A tag goes to every rule named by its
-// change that forbids it, or to the unattributed group when there is none.
+// leaving out rules without changes. A rename goes to its rule; a removed
+// tag goes to every rule named by its change that forbids it and does not
+// rename it, and an AITag to every such rule that forbids it, or to the
+// unattributed group when there is none.
 func groupByRule(p *Plan) []ruleGroup {
 	index := make(map[string]int, len(p.Rules))
 	groups := make([]ruleGroup, 0, len(p.Rules)+1)
@@ -171,33 +271,69 @@ func groupByRule(p *Plan) []ruleGroup {
 		}
 	}
 	unattributed := ruleGroup{Name: unattributedRule}
-	perGroup := map[int][]string{}
-	for _, c := range p.Changes {
+	perGroup := map[int]*fileTags{}
+	at := func(g int, c *Change) *fileTags {
+		ft := perGroup[g]
+		if ft == nil {
+			ft = &fileTags{ID: c.FileID, Path: c.FilePath}
+			perGroup[g] = ft
+		}
+		return ft
+	}
+	for ci := range p.Changes {
+		c := &p.Changes[ci]
 		clear(perGroup)
-		var orphans []string
+		orphans := &fileTags{ID: c.FileID, Path: c.FilePath}
+		renamedBy := map[string][]int{}
+		for _, r := range c.Renames {
+			g, ok := index[r.Rule]
+			if !ok || !slices.Contains(c.RemoveTags, r.Old) {
+				continue
+			}
+			ft := at(g, c)
+			ft.Renames = append(ft.Renames, renameLine{Old: r.Old, New: r.New, Had: !slices.Contains(c.AddTags, r.New)})
+			renamedBy[r.Old] = append(renamedBy[r.Old], g)
+		}
 		for _, t := range c.RemoveTags {
-			found := false
+			found := len(renamedBy[t]) > 0
 			for _, name := range c.Rules {
 				g, ok := index[name]
 				if !ok || !pols[g].Forbids(t) {
 					continue
 				}
-				if tags := perGroup[g]; len(tags) == 0 || tags[len(tags)-1] != t {
-					perGroup[g] = append(tags, t)
-				}
 				found = true
+				if slices.Contains(renamedBy[t], g) {
+					continue
+				}
+				if ft := at(g, c); len(ft.Tags) == 0 || ft.Tags[len(ft.Tags)-1] != t {
+					ft.Tags = append(ft.Tags, t)
+				}
 			}
 			if !found {
-				orphans = append(orphans, t)
+				orphans.Tags = append(orphans.Tags, t)
 			}
 		}
-		for g, tags := range perGroup {
-			groups[g].Files = append(groups[g].Files, fileTags{ID: c.FileID, Path: c.FilePath, Tags: tags})
-			groups[g].Tags += len(tags)
+		for _, t := range c.RemoveAITags {
+			found := false
+			for _, name := range c.Rules {
+				g, ok := index[name]
+				if !ok || !pols[g].ForbidsAITag(t) {
+					continue
+				}
+				found = true
+				if ft := at(g, c); len(ft.AITags) == 0 || ft.AITags[len(ft.AITags)-1] != t {
+					ft.AITags = append(ft.AITags, t)
+				}
+			}
+			if !found {
+				orphans.AITags = append(orphans.AITags, t)
+			}
 		}
-		if len(orphans) > 0 {
-			unattributed.Files = append(unattributed.Files, fileTags{ID: c.FileID, Path: c.FilePath, Tags: orphans})
-			unattributed.Tags += len(orphans)
+		for g, ft := range perGroup {
+			groups[g].add(*ft)
+		}
+		if len(orphans.Tags)+len(orphans.AITags) > 0 {
+			unattributed.add(*orphans)
 		}
 	}
 	groups = append(groups, unattributed)
@@ -215,6 +351,14 @@ func groupByRule(p *Plan) []ruleGroup {
 		out = append(out, g)
 	}
 	return out
+}
+
+// add counts a file in the group.
+func (g *ruleGroup) add(ft fileTags) {
+	g.Files = append(g.Files, ft)
+	g.Removed += len(ft.Tags)
+	g.Renamed += len(ft.Renames)
+	g.AITags += len(ft.AITags)
 }
 
 // tagFrequencies returns how many distinct tags files lose, and the

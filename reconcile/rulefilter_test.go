@@ -32,7 +32,7 @@ func filterFiles() []imagekittest.File {
 	}
 }
 
-func ruleNames(rules []manifest.Rule) []string {
+func namesOf(rules []manifest.Rule) []string {
 	var out []string
 	for _, r := range rules {
 		out = append(out, r.Name)
@@ -87,7 +87,7 @@ func TestMakePlanWithARuleFilter(t *testing.T) {
 			p, err := MakePlan(context.Background(), lib, filterRules(), PlanOptions{RuleFilter: tt.filter})
 			require.NoError(t, err)
 			assert.Equal(t, tt.filter, p.RuleFilter, "the filter is recorded as given")
-			assert.Equal(t, tt.wantRules, ruleNames(p.Rules), "the plan carries only the rules it evaluated")
+			assert.Equal(t, tt.wantRules, namesOf(p.Rules), "the plan carries only the rules it evaluated")
 			assert.Equal(t, tt.wantLeftOut, p.RulesLeftOut)
 			assert.Equal(t, RulesDigest(p.Rules), p.RulesDigest, "the digest covers the rules the plan carries")
 			assert.Equal(t, tt.want, removals(p))

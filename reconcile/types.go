@@ -21,6 +21,16 @@ type Library interface {
 	RemoveTags(ctx context.Context, fileIDs, tags []string) (api.RemoveTagsResult, error)
 }
 
+// TagEditor is what a plan that adds tags or removes AITags needs of a
+// library beyond Library: replaceTags adds the new tag through addTags,
+// forbiddenAITags removes AITags through removeAITags, and restore adds
+// removed tags back. *api.Client satisfies it. Both calls answer like
+// RemoveTags (200, 207 with a *api.PartialError, 404, 400).
+type TagEditor interface {
+	AddTags(ctx context.Context, fileIDs, tags []string) (api.BulkResult, error)
+	RemoveAITags(ctx context.Context, fileIDs, aiTags []string) (api.BulkResult, error)
+}
+
 // StatsSource is implemented by libraries that count their requests
 // (*api.Client does); reports take their apiCalls from it.
 type StatsSource interface {
@@ -85,25 +95,48 @@ type Change struct {
 	FilePath   string   `json:"filePath"`
 	TagsBefore []string `json:"tagsBefore"`
 	RemoveTags []string `json:"removeTags"` // sorted
-	Rules      []string `json:"rules"`      // names of the rules that forbid what is removed, sorted
-	// RemoveAITags and AddTags are reserved for forbiddenAITags and
-	// replaceTags, which this version refuses to plan: they are always
-	// empty in the plans it makes, and a plan that sets them is refused.
+	// Rules names the rules that forbid what is removed (tags and AITags),
+	// sorted.
+	Rules []string `json:"rules"`
+	// AITagsBefore holds the names of the file's AITags as read, when some
+	// rule of the plan has forbiddenAITags (the state RemoveAITags is
+	// checked against); it is left out otherwise.
+	AITagsBefore []string `json:"aiTagsBefore,omitempty"`
+	// RemoveAITags holds the names of the AITags to remove, sorted.
 	RemoveAITags []string `json:"removeAITags,omitempty"`
-	AddTags      []string `json:"addTags,omitempty"`
+	// AddTags holds the tags to add, sorted: the new tag of every rename
+	// whose new tag the file does not carry yet. They are added before any
+	// tag is removed.
+	AddTags []string `json:"addTags,omitempty"`
+	// Renames holds the replaceTags entries carried out on the file, sorted
+	// by Old then Rule: each Old is in RemoveTags, and each New is in
+	// AddTags unless the file carries it already.
+	Renames []Rename `json:"renames,omitempty"`
 }
 
-// Endpoints of a batch. Only EndpointRemoveTags is planned and applied by
-// this version.
+// Rename is one replaceTags entry (OLD: NEW) of a rule, carried out on a
+// file: New is added, then Old removed.
+type Rename struct {
+	Old  string `json:"old"`
+	New  string `json:"new"`
+	Rule string `json:"rule"`
+}
+
+// Endpoints of a batch, in the order Apply sends them: every addTags call
+// is answered before the first removal starts, so that a rename never
+// loses its tag.
 const (
+	EndpointAddTags      = "addTags"
 	EndpointRemoveTags   = "removeTags"
 	EndpointRemoveAITags = "removeAITags"
-	EndpointAddTags      = "addTags"
 )
 
-// Batch is one removeTags call: every tag in Tags is forbidden for every file
-// in FileIDs, and len(FileIDs) <= 50. An empty Endpoint (a plan made before
-// batches named theirs) means EndpointRemoveTags.
+// Batch is one bulk call of at most 50 files: a removeTags call (every tag
+// in Tags is forbidden for every file in FileIDs), a removeAITags call
+// (Tags holds AITag names, each forbidden for every file), or an addTags
+// call (every tag in Tags is the new tag of a rename of every file). An
+// empty Endpoint (a plan made before batches named theirs) means
+// EndpointRemoveTags.
 type Batch struct {
 	Endpoint string   `json:"endpoint,omitempty"`
 	FileIDs  []string `json:"fileIds"`
@@ -112,25 +145,36 @@ type Batch struct {
 
 // Summary holds the counts of a plan or a report.
 type Summary struct {
-	FilesScanned    int      `json:"filesScanned"`
-	FilesToChange   int      `json:"filesToChange"`
-	FilesChanged    int      `json:"filesChanged"`
-	FilesFailed     int      `json:"filesFailed"`
-	FilesMissing    int      `json:"filesMissing"`
-	FilesPending    int      `json:"filesPending"`
-	TagsToRemove    int      `json:"tagsToRemove"`
-	TagsRemoved     int      `json:"tagsRemoved"`
-	RemoveTagsCalls int      `json:"removeTagsCalls"` // planned calls
-	APICalls        APICalls `json:"apiCalls"`
-	Retries         int      `json:"retries"`
-	RateLimited     int      `json:"rateLimited"`
+	FilesScanned    int `json:"filesScanned"`
+	FilesToChange   int `json:"filesToChange"`
+	FilesChanged    int `json:"filesChanged"`
+	FilesFailed     int `json:"filesFailed"`
+	FilesMissing    int `json:"filesMissing"`
+	FilesPending    int `json:"filesPending"`
+	TagsToRemove    int `json:"tagsToRemove"`
+	TagsRemoved     int `json:"tagsRemoved"`
+	RemoveTagsCalls int `json:"removeTagsCalls"` // planned calls
+	// TagsToAdd and TagsAdded count tags added by renames (and by restore);
+	// AITagsToRemove and AITagsRemoved count AITags. The calls are planned
+	// calls, as RemoveTagsCalls.
+	TagsToAdd         int      `json:"tagsToAdd"`
+	TagsAdded         int      `json:"tagsAdded"`
+	AITagsToRemove    int      `json:"aiTagsToRemove"`
+	AITagsRemoved     int      `json:"aiTagsRemoved"`
+	AddTagsCalls      int      `json:"addTagsCalls"`
+	RemoveAITagsCalls int      `json:"removeAITagsCalls"`
+	APICalls          APICalls `json:"apiCalls"`
+	Retries           int      `json:"retries"`
+	RateLimited       int      `json:"rateLimited"`
 }
 
 // APICalls counts HTTP requests sent, retries included.
 type APICalls struct {
-	List       int `json:"list"`
-	Details    int `json:"details"`
-	RemoveTags int `json:"removeTags"`
+	List         int `json:"list"`
+	Details      int `json:"details"`
+	RemoveTags   int `json:"removeTags"`
+	AddTags      int `json:"addTags"`
+	RemoveAITags int `json:"removeAITags"`
 }
 
 // File statuses in a report.
@@ -144,7 +188,7 @@ const (
 // Report says what a run did, file by file and call by call.
 type Report struct {
 	FormatVersion int             `json:"formatVersion"`
-	Command       string          `json:"command"` // plan or apply
+	Command       string          `json:"command"` // plan, apply or restore
 	Tool          string          `json:"tool"`
 	StartedAt     time.Time       `json:"startedAt"`
 	FinishedAt    time.Time       `json:"finishedAt"`
@@ -157,9 +201,27 @@ type Report struct {
 	// RuleFilter and RulesLeftOut are those of the plan the run carried out.
 	RuleFilter   []string `json:"ruleFilter,omitempty"`
 	RulesLeftOut []string `json:"rulesLeftOut,omitempty"`
+	// NotRestorable lists, in a restore report, the AITags the apply
+	// removed: ImageKit has no call that adds AITags, so restore cannot
+	// put them back.
+	NotRestorable []AITagsLost `json:"notRestorable,omitempty"`
+}
+
+// AITagsLost is a file whose AITags an apply removed for good.
+type AITagsLost struct {
+	FileID   string   `json:"fileId"`
+	FilePath string   `json:"filePath"`
+	AITags   []string `json:"aiTags"`
 }
 
 // FileResult is the end state of one planned file.
+//
+// Status is StatusChanged only when every call planned for the file was
+// confirmed by the API. Whatever the status, AddedTags, RemovedTags and
+// RemovedAITags say what the API confirmed for the file in this run: a
+// rename interrupted between its two steps is StatusPending with the new
+// tag in AddedTags and nothing in RemovedTags. Restore undoes exactly
+// these.
 type FileResult struct {
 	FileID     string   `json:"fileId"`
 	FilePath   string   `json:"filePath"`
@@ -167,10 +229,36 @@ type FileResult struct {
 	Rules      []string `json:"rules"`
 	Status     string   `json:"status"`
 	Error      string   `json:"error,omitempty"`
+	// What was planned beyond RemoveTags.
+	AddTags      []string `json:"addTags,omitempty"`
+	RemoveAITags []string `json:"removeAITags,omitempty"`
+	Renames      []Rename `json:"renames,omitempty"`
+	// What the API confirmed.
+	AddedTags     []string `json:"addedTags,omitempty"`
+	RemovedTags   []string `json:"removedTags,omitempty"`
+	RemovedAITags []string `json:"removedAITags,omitempty"`
 }
 
-// BatchResult is one removeTags call as sent, retries of failed files
-// included as separate entries.
+// removed returns the tags the run removed from the file: RemovedTags, or,
+// for a changed file of a report written before RemovedTags existed,
+// RemoveTags.
+func (f *FileResult) removed() []string {
+	if len(f.RemovedTags) == 0 && f.Status == StatusChanged {
+		return f.RemoveTags
+	}
+	return f.RemovedTags
+}
+
+// removedAI is removed for AITags.
+func (f *FileResult) removedAI() []string {
+	if len(f.RemovedAITags) == 0 && f.Status == StatusChanged {
+		return f.RemoveAITags
+	}
+	return f.RemovedAITags
+}
+
+// BatchResult is one bulk call as sent, retries of failed files included as
+// separate entries.
 type BatchResult struct {
 	Endpoint   string   `json:"endpoint,omitempty"`
 	FileIDs    []string `json:"fileIds"`
@@ -183,8 +271,10 @@ type BatchResult struct {
 
 // PlanOptions tune planning.
 type PlanOptions struct {
-	Tool      string // version string recorded in the plan
-	BatchSize int    // files per removeTags call, 1..50; 0 means 50
+	Tool string // version string recorded in the plan
+	// BatchSize is the most files per call (removeTags, addTags and
+	// removeAITags alike), 1..50; 0 means 50.
+	BatchSize int
 	// Source, if set, is recorded in the plan: ApplySavedPlan refuses to
 	// apply the plan to another source.
 	Source *Source
@@ -198,7 +288,7 @@ type PlanOptions struct {
 // ApplyOptions tune applying.
 type ApplyOptions struct {
 	Tool        string
-	Concurrency int // removeTags calls in flight; 0 means DefaultConcurrency
+	Concurrency int // calls in flight; 0 means DefaultConcurrency
 	// MaxFileRetries bounds how often the failed files of a 207 are sent
 	// again; 0 means DefaultFileRetries.
 	MaxFileRetries int

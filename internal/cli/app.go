@@ -112,6 +112,7 @@ Examples:
 			validateCommand(e),
 			planCommand(e),
 			applyCommand(e),
+			restoreCommand(e),
 			exportCommand(e),
 			schemaCommand(e),
 			emulatorCommand(e),

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -43,6 +45,9 @@ func TestDefaultsComeFromThePackages(t *testing.T) {
 		{"apply", flagBatchSize, api.MaxRemoveTagsFiles},
 		{"apply", flagConcurrency, reconcile.DefaultConcurrency},
 		{"apply", flagGrace, reconcile.DefaultGrace},
+		{"restore", flagConcurrency, reconcile.DefaultConcurrency},
+		{"restore", flagGrace, reconcile.DefaultGrace},
+		{"restore", flagTimeout, api.DefaultTimeout},
 		{"plan", flagTimeout, api.DefaultTimeout},
 		{"export", flagTimeout, api.DefaultTimeout},
 		{"plan", flagAPIURL, api.DefaultBaseURL},
@@ -92,6 +97,11 @@ func TestRunRefusesBadFlagsBeforeReadingAnything(t *testing.T) {
 		{"ExportPathIsAFolder", []string{"export", "--out", "x.json", "--path", "products"}, `--path "products": a folder path starts with /`},
 		{"FaultRateIsAFraction", []string{"emulator", "--data", "x.json", "--fail-rate", "2"}, `--fail-rate "2": want a fraction between 0 and 1`},
 		{"UnknownCommandSuggestsTheClosest", []string{"valdate"}, `did you mean "validate"?`},
+		{"RestoreNeedsAReport", []string{"restore"}, "nothing to restore: give the report of an apply"},
+		{"RestoreTakesOneReport", []string{"restore", "a.json", "b.json"}, "restore takes one REPORT, got 2 arguments"},
+		{"RestoreWritesNotItsInput", []string{"restore", "r.json", "--report", "./r.json"}, "--report ./r.json is the same file as REPORT r.json"},
+		{"RestoreConcurrencyOverTheBound", []string{"restore", "r.json", "--concurrency", "0"}, "--concurrency 0: want 1..64"},
+		{"RestoreUnknownReportType", []string{"restore", "r.json", "--report", "r.txt"}, "--report r.txt"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -102,4 +112,21 @@ func TestRunRefusesBadFlagsBeforeReadingAnything(t *testing.T) {
 			assert.Empty(t, stdout.String())
 		})
 	}
+	// A REPORT that cannot be read is the first thing restore meets after
+	// its flags: the library is not even opened, and the restore's own
+	// report says why nothing was done.
+	t.Run("RestoreReadsTheReportFirst", func(t *testing.T) {
+		dir := t.TempDir()
+		var stdout, stderr bytes.Buffer
+		report := filepath.Join(dir, "restore.json")
+		args := []string{"tagprune", "restore", filepath.Join(dir, "missing-report.json"), "--library", filepath.Join(dir, "x.json"), "--report", report}
+		code := Run(context.Background(), args, Streams{In: strings.NewReader(""), Out: &stdout, Err: &stderr}, "test")
+		assert.Equal(t, exitError, code)
+		assert.Contains(t, stderr.String(), "reading report: stat "+filepath.Join(dir, "missing-report.json"))
+		assert.NotContains(t, stderr.String(), "x.json")
+		assert.Contains(t, stdout.String(), "Restore failed before any change: nothing was changed")
+		b, err := os.ReadFile(report)
+		require.NoError(t, err)
+		assert.Contains(t, string(b), `"command": "restore"`)
+	})
 }

@@ -237,6 +237,15 @@ type applier struct {
 	session *session // nil until the library is open
 	o       *applyOptions
 	started time.Time
+	command string // "apply", or "restore" for a run that undoes one
+}
+
+// name is the command the run carries out: apply unless it is a restore.
+func (a *applier) name() string {
+	if a.command == "" {
+		return "apply"
+	}
+	return a.command
 }
 
 // applySaved checks that a saved plan is still current and applies it.
@@ -290,8 +299,25 @@ func (a *applier) stoppingCalls(f flight) string {
 		a.o.Grace, english.Plural(f.calls, "call", "calls"), them(f.calls))
 }
 
-// removeTagsCalls returns the removeTags calls sent so far, retries included.
-func (a *applier) removeTagsCalls() int64 { return a.session.lib.client.Stats().RemoveTags }
+// removeTagsCalls returns the bulk calls (removeTags, addTags,
+// removeAITags) sent so far, retries included.
+func (a *applier) removeTagsCalls() int64 {
+	st := a.session.lib.client.Stats()
+	return st.RemoveTags + st.AddTags + st.RemoveAITags
+}
+
+// addedAndAITags says how many tags were added and AITags removed, for the
+// outcome line of a run that planned any: "3 tags added, 2 AITags removed, ".
+func addedAndAITags(s reconcile.Summary) string {
+	out := ""
+	if s.TagsToAdd > 0 || s.TagsAdded > 0 {
+		out += english.Plural(s.TagsAdded, "tag", "tags") + " added, "
+	}
+	if s.AITagsToRemove > 0 || s.AITagsRemoved > 0 {
+		out += english.Plural(s.AITagsRemoved, "AITag", "AITags") + " removed, "
+	}
+	return out
+}
 
 func (a *applier) options() reconcile.ApplyOptions {
 	src := a.session.lib.source()
@@ -311,7 +337,7 @@ func (a *applier) ended(plan *reconcile.Plan, err error) error {
 	if a.session != nil && a.session.lib != nil {
 		lib = a.session.lib.client
 	}
-	rep := reconcile.EndedReport("apply", a.version, a.started, plan, lib, err)
+	rep := reconcile.EndedReport(a.name(), a.version, a.started, plan, lib, err)
 	if plan == nil && a.session != nil {
 		rep.Summary.FilesScanned = a.session.scanned
 	}
@@ -341,7 +367,7 @@ func (a *applier) conclude(rep *reconcile.Report, runErr error, how string) erro
 	if a.session != nil {
 		a.session.progress.finish()
 	}
-	rep.Command = "apply"
+	rep.Command = a.name()
 	if rep.StartedAt.IsZero() {
 		rep.StartedAt = a.started.UTC()
 	}
@@ -364,7 +390,7 @@ func (a *applier) conclude(rep *reconcile.Report, runErr error, how string) erro
 		}
 		return errors.Join(append(errs, saveErr, reportErr)...)
 	case interrupted && how == "applied":
-		return interruptedError{}
+		return interruptedError{command: a.command}
 	case runErr != nil:
 		return runErr
 	case rep.Summary.FilesFailed > 0:
@@ -398,24 +424,35 @@ func (a *applier) saveLibrary(rep *reconcile.Report) error {
 // headline is the outcome on stdout, in one line.
 func (a *applier) headline(rep *reconcile.Report, runErr, saveErr error, how string) string {
 	report := a.o.Reports[0]
+	title := "Apply"
+	if a.command == "restore" {
+		title = "Restore"
+	}
 	var stale *reconcile.StaleError
 	switch {
 	case how == "refused" && errors.As(runErr, &stale):
-		return fmt.Sprintf("Apply refused: the plan is stale; nothing was changed. Report: %s", report)
+		return fmt.Sprintf("%s refused: the plan is stale; nothing was changed. Report: %s", title, report)
 	case how == "refused":
-		return fmt.Sprintf("Apply refused: nothing was changed. Report: %s", report)
+		return fmt.Sprintf("%s refused: nothing was changed. Report: %s", title, report)
 	case how == "ended" && rep.Interrupted:
-		return fmt.Sprintf("Apply interrupted before any change: nothing was changed. Report: %s", report)
+		return fmt.Sprintf("%s interrupted before any change: nothing was changed. Report: %s", title, report)
 	case how == "ended":
-		return fmt.Sprintf("Apply failed before any change: nothing was changed. Report: %s", report)
+		return fmt.Sprintf("%s failed before any change: nothing was changed. Report: %s", title, report)
 	case saveErr != nil:
-		return fmt.Sprintf("Apply failed: the library file could not be written, so nothing was saved. Report: %s", report)
+		return fmt.Sprintf("%s failed: the library file could not be written, so nothing was saved. Report: %s", title, report)
 	}
 	s := rep.Summary
 	outcome := outcomeWord(rep, runErr)
-	line := fmt.Sprintf("Apply %s: %s changed, %s removed, %d failed, %d missing, %d pending. Report: %s",
-		outcome, english.Plural(s.FilesChanged, "file", "files"), english.Plural(s.TagsRemoved, "tag", "tags"),
-		s.FilesFailed, s.FilesMissing, s.FilesPending, report)
+	var line string
+	if a.command == "restore" {
+		line = fmt.Sprintf("Restore %s: %s restored, %s added back, %s removed, %d failed, %d missing, %d pending. Report: %s",
+			outcome, english.Plural(s.FilesChanged, "file", "files"), english.Plural(s.TagsAdded, "tag", "tags"),
+			english.Plural(s.TagsRemoved, "tag", "tags"), s.FilesFailed, s.FilesMissing, s.FilesPending, report)
+	} else {
+		line = fmt.Sprintf("Apply %s: %s changed, %s removed, %s%d failed, %d missing, %d pending. Report: %s",
+			outcome, english.Plural(s.FilesChanged, "file", "files"), english.Plural(s.TagsRemoved, "tag", "tags"),
+			addedAndAITags(s), s.FilesFailed, s.FilesMissing, s.FilesPending, report)
+	}
 	return ansi.Style(outcome == "complete" && a.o.Global.color(a.Out), ansi.Green, line)
 }
 

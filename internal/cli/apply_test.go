@@ -120,8 +120,8 @@ func TestApplyReportThatCannotBeWrittenGoesToAFallbackFile(t *testing.T) {
 	require.Len(t, matches, 1, "one fallback report in the working directory")
 	assert.Contains(t, err.Error(), matches[0], "the error names the fallback file")
 	assert.Contains(t, errOut.String(), "It was written to "+matches[0]+" instead.")
-	assert.Contains(t, errOut.String(), "Summary: 60 files to change: 60 changed, 0 failed, 0 missing, 0 pending; 69 tags removed.")
+	assert.Contains(t, errOut.String(), "Summary: 94 files to change: 94 changed, 0 failed, 0 missing, 0 pending; 10 tags added, 37 AITags removed, 79 tags removed.")
 	got := readJSONReport(t, matches[0])
-	assert.Equal(t, 60, got.Summary.FilesChanged)
+	assert.Equal(t, 94, got.Summary.FilesChanged)
 	assert.Equal(t, "apply", got.Command)
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // The rule names of examples/manifest.yaml, as written there.
-var exampleRules = []string{"retire-spring-sale-2022", "retire-2023-campaigns", "release-legal-hold", "expire-old-blog-drafts", "brand-vocabulary"}
+var exampleRules = []string{"retire-spring-sale-2022", "retire-2023-campaigns", "release-legal-hold", "expire-old-blog-drafts", "brand-vocabulary", "drop-sale-aitags", "spell-out-ugc"}
 
 func values(cs []candidate) []string {
 	out := []string{}
@@ -30,7 +30,7 @@ func TestComplete(t *testing.T) {
 		words []string
 		want  []string
 	}{
-		{"CommandsFromNothing", []string{""}, []string{"validate", "plan", "apply", "export", "schema", "emulator", "completion", "man"}},
+		{"CommandsFromNothing", []string{""}, []string{"validate", "plan", "apply", "restore", "export", "schema", "emulator", "completion", "man"}},
 		{"CommandFromItsStart", []string{"pl"}, []string{"plan"}},
 		{"SeveralCommandsShareAStart", []string{"e"}, []string{"export", "emulator"}},
 		{"GlobalFlagsBeforeTheCommand", []string{"--no"}, []string{"--no-color"}},

@@ -38,14 +38,19 @@ func (e *incompleteError) Error() string {
 }
 
 // interruptedError is a run stopped by SIGINT or SIGTERM; it matches
-// context.Canceled. msg says what the run did before it stopped.
-type interruptedError struct{ msg string }
+// context.Canceled. msg says what the run did before it stopped; without
+// one, the error says to run command ("" for apply) again.
+type interruptedError struct{ msg, command string }
 
 func (e interruptedError) Error() string {
 	if e.msg != "" {
 		return e.msg
 	}
-	return "interrupted: no new call was started; the report lists changed and pending files; run apply again to finish"
+	command := e.command
+	if command == "" {
+		command = "apply"
+	}
+	return "interrupted: no new call was started; the report lists changed and pending files; run " + command + " again to finish"
 }
 
 func (interruptedError) Unwrap() error { return context.Canceled }
@@ -134,12 +139,13 @@ func hint(err error) string {
 }
 
 // planHint says what to do about a saved plan that apply refused, or about
-// a manifest this version cannot carry out; it returns "" for other errors.
+// rules whose renames conflict; it returns "" for other errors.
 func planHint(err error) string {
 	var (
 		stale    *reconcile.StaleError
 		planFile *reconcile.PlanFileError
 		source   *reconcile.SourceMismatchError
+		rename   *reconcile.RenameConflictError
 	)
 	switch {
 	case errors.As(err, &stale):
@@ -150,8 +156,9 @@ func planHint(err error) string {
 		return "a plan file cannot be repaired by hand: make the plan again with tagprune plan --out PLANFILE"
 	case errors.As(err, &planFile):
 		return "make the plan again with this version of tagprune (tagprune plan --out PLANFILE)"
-	case errors.Is(err, reconcile.ErrNotSupported):
-		return "this version of tagprune cannot carry out that part of the manifest yet: remove it, or upgrade"
+	case errors.As(err, &rename):
+		return "a rename's new tag must be allowed wherever the rename applies: allow it in the rules that forbid it, " +
+			"or narrow the files of one of the rules, then run tagprune plan again"
 	}
 	return ""
 }

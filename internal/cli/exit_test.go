@@ -29,6 +29,8 @@ func TestExitCode(t *testing.T) {
 		{"InterruptedApplyIs130", interruptedError{}, exitInterrupted},
 		{"InterruptedReadIs130", interruptedError{msg: "interrupted while reading the library: nothing was changed"}, exitInterrupted},
 		{"ManifestErrorsAreOne", &manifestErrors{n: 2, first: "m.yaml:1:1: bad"}, exitError},
+		{"InterruptedRestoreIs130", interruptedError{command: "restore"}, exitInterrupted},
+		{"RenameConflictIsOne", &reconcile.RenameConflictError{Files: 1}, exitError},
 		{"InterruptIs130", fmt.Errorf("read: %w", context.Canceled), exitInterrupted},
 		{"InterruptedAPICallIs130", &api.Error{Op: "list files", Kind: api.ErrTransport, Err: context.Canceled}, exitInterrupted},
 	}
@@ -145,6 +147,19 @@ func TestPrintError(t *testing.T) {
 			name:     "InterruptedCallGetsNoHint",
 			err:      &api.Error{Op: "list files", URL: "https://api.example/v1/files", Kind: api.ErrTransport, Err: context.Canceled},
 			want:     []string{"Error: "},
+			wantNone: []string{"Hint:"},
+		},
+		{
+			name: "RenameConflictSaysToAllowTheNewTag",
+			err: &reconcile.RenameConflictError{Files: 1, Conflicts: []reconcile.RenameConflict{{FileID: "f1", FilePath: "/shop/1.jpg",
+				Rename: reconcile.Rename{Old: "Red", New: "red", Rule: "colors"}, ForbiddenBy: []string{"shop"}}}},
+			want:     []string{`rule "colors" renames "Red" to "red", but rule "shop" forbids "red" there`, "Hint: "},
+			wantHint: "a rename's new tag must be allowed wherever the rename applies",
+		},
+		{
+			name:     "InterruptedRestoreSaysToRunRestoreAgain",
+			err:      interruptedError{command: "restore"},
+			want:     []string{"run restore again to finish"},
 			wantNone: []string{"Hint:"},
 		},
 		{

@@ -172,7 +172,7 @@ func reportFlag(usage string) urfave.Flag {
 
 func batchSizeFlag() urfave.Flag {
 	return &urfave.IntFlag{Name: flagBatchSize, Value: api.MaxRemoveTagsFiles,
-		Usage: fmt.Sprintf("files per removeTags call, 1..%d", api.MaxRemoveTagsFiles)}
+		Usage: fmt.Sprintf("files per call (removeTags, addTags, removeAITags), 1..%d", api.MaxRemoveTagsFiles)}
 }
 
 // checkBatchSize refuses a --batch-size the API would refuse.

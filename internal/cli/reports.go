@@ -87,11 +87,11 @@ func fallbackReport(rep *reconcile.Report, now time.Time) (string, error) {
 // every planned file and its status.
 func printSummary(w io.Writer, rep *reconcile.Report, files bool) {
 	s := rep.Summary
-	fmt.Fprintf(w, "Summary: %s to change: %d changed, %d failed, %d missing, %d pending; %s removed.\n",
+	fmt.Fprintf(w, "Summary: %s to change: %d changed, %d failed, %d missing, %d pending; %s%s removed.\n",
 		english.Plural(s.FilesToChange, "file", "files"), s.FilesChanged, s.FilesFailed, s.FilesMissing, s.FilesPending,
-		english.Plural(s.TagsRemoved, "tag", "tags"))
-	fmt.Fprintf(w, "API requests: %d list, %d details, %d removeTags; %d retries, %d rate-limited.\n",
-		s.APICalls.List, s.APICalls.Details, s.APICalls.RemoveTags, s.Retries, s.RateLimited)
+		addedAndAITags(s), english.Plural(s.TagsRemoved, "tag", "tags"))
+	fmt.Fprintf(w, "API requests: %d list, %d details, %d removeTags, %d addTags, %d removeAITags; %d retries, %d rate-limited.\n",
+		s.APICalls.List, s.APICalls.Details, s.APICalls.RemoveTags, s.APICalls.AddTags, s.APICalls.RemoveAITags, s.Retries, s.RateLimited)
 	if rep.Error != "" {
 		fmt.Fprintf(w, "It ended with: %s\n", rep.Error)
 	}
@@ -100,6 +100,12 @@ func printSummary(w io.Writer, rep *reconcile.Report, files bool) {
 	}
 	for _, f := range rep.Files {
 		line := fmt.Sprintf("  %-8s %s %s remove %q", f.Status, f.FileID, f.FilePath, f.RemoveTags)
+		if len(f.AddTags) > 0 {
+			line += fmt.Sprintf(" add %q", f.AddTags)
+		}
+		if len(f.RemoveAITags) > 0 {
+			line += fmt.Sprintf(" remove AITags %q", f.RemoveAITags)
+		}
 		if f.Error != "" {
 			line += ": " + f.Error
 		}

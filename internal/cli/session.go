@@ -91,6 +91,10 @@ func (s *session) plan(ctx context.Context, batchSize int) (*reconcile.Plan, err
 		if ctx.Err() != nil {
 			return nil, interruptedError{msg: "interrupted while reading the library: nothing was changed"}
 		}
+		var conflict *reconcile.RenameConflictError
+		if errors.As(err, &conflict) {
+			return nil, err // the rules' fault, not the library's: it names the files
+		}
 		if where := s.lib.unnamed(err); where != "" {
 			return nil, fmt.Errorf("read %s: %w", where, err)
 		}
