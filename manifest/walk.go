@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/tagprune/tagprune/internal/suggest"
 )
 
 // walker checks the shape of a YAML node tree against the manifest's Go
@@ -286,44 +288,12 @@ func fieldNames(fields []field) string {
 // unknownField says that key is not a field of what, suggesting the closest
 // known field when one is near.
 func unknownField(key string, fields []field, what string) string {
-	best, bestD := "", 0
-	for _, f := range fields {
-		d := editDistance(strings.ToLower(key), strings.ToLower(f.name))
-		if best == "" || d < bestD {
-			best, bestD = f.name, d
-		}
-	}
-	if best != "" && bestD <= max(2, len(best)/3) {
-		return fmt.Sprintf("unknown field %q; did you mean %q?", key, best)
-	}
 	names := make([]string, len(fields))
 	for i, f := range fields {
 		names[i] = f.name
 	}
+	if best := suggest.Closest(key, names); best != "" {
+		return fmt.Sprintf("unknown field %q; did you mean %q?", key, best)
+	}
 	return fmt.Sprintf("unknown field %q in %s; the fields of %s are %s", key, what, what, strings.Join(names, ", "))
-}
-
-// editDistance is the Levenshtein distance between a and b, in runes.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	if len(ra) > 64 || len(rb) > 64 { // no useful suggestion, and bounded work
-		return max(len(ra), len(rb))
-	}
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tagprune/tagprune/api"
+	"github.com/tagprune/tagprune/internal/english"
 	"github.com/tagprune/tagprune/manifest"
 )
 
@@ -64,7 +65,7 @@ type RenameConflictError struct {
 
 func (e *RenameConflictError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "replaceTags cannot rename tags on %s: ", plural(e.Files, "file", "files"))
+	fmt.Fprintf(&b, "replaceTags cannot rename tags on %s: ", english.Plural(e.Files, "file", "files"))
 	for i := range e.Conflicts {
 		if i == 3 {
 			break

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tagprune/tagprune/internal/english"
 )
 
 // JUnit names used by RenderJUnit.
@@ -169,11 +171,11 @@ func RenderJUnit(w io.Writer, r *Report) error {
 			continue
 		}
 		c.SystemOut = fmt.Sprintf("%s changed, %s missing, %s not converged",
-			plural(tallies[i].changed, "file", "files"), commas(tallies[i].missing), commas(len(c.Failures)))
+			english.Plural(tallies[i].changed, "file", "files"), english.Thousands(tallies[i].missing), english.Thousands(len(c.Failures)))
 		if len(c.Failures) > 0 {
 			suite.Failures++
 		} else if tallies[i].planned > 0 {
-			c.Skipped = &JUnitSkipped{Message: "plan only: apply would remove tags from " + plural(tallies[i].planned, "file", "files")}
+			c.Skipped = &JUnitSkipped{Message: "plan only: apply would remove tags from " + english.Plural(tallies[i].planned, "file", "files")}
 			suite.Skipped++
 		}
 	}

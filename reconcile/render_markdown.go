@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/tagprune/tagprune/internal/english"
 )
 
 // MarkdownLimit is GitHub's limit on the size of a pull-request comment, in
@@ -68,7 +70,7 @@ func RenderMarkdown(w io.Writer, p *Plan) error {
 	if p.Tool != "" {
 		meta = append(meta, "tagprune "+mdCell(p.Tool))
 	}
-	meta = append(meta, plural(p.Summary.FilesScanned, "file", "files")+" scanned")
+	meta = append(meta, english.Plural(p.Summary.FilesScanned, "file", "files")+" scanned")
 	d.line(strings.Join(meta, " · ") + ".")
 	d.line("")
 	d.mdRuleFilter(p.RuleFilter, p.RulesLeftOut, len(p.Rules), "rulesLeftOut in the JSON plan")
@@ -87,10 +89,10 @@ func RenderMarkdown(w io.Writer, p *Plan) error {
 		extra := func(g ruleGroup) string {
 			s := ""
 			if renames {
-				s += " | " + commas(g.Renamed)
+				s += " | " + english.Thousands(g.Renamed)
 			}
 			if aiTags {
-				s += " | " + commas(g.AITags)
+				s += " | " + english.Thousands(g.AITags)
 			}
 			return s
 		}
@@ -102,10 +104,10 @@ func RenderMarkdown(w io.Writer, p *Plan) error {
 			}
 			seen[r.Name] = true
 			g := byName[r.Name]
-			rows = append(rows, "| "+mdCell(r.Name)+" | "+mdCell(r.Description)+" | "+commas(len(g.Files))+" | "+commas(g.Removed)+extra(g)+" |")
+			rows = append(rows, "| "+mdCell(r.Name)+" | "+mdCell(r.Description)+" | "+english.Thousands(len(g.Files))+" | "+english.Thousands(g.Removed)+extra(g)+" |")
 		}
 		if g, ok := byName[unattributedRule]; ok {
-			rows = append(rows, "| "+mdCell(g.Name)+" |  | "+commas(len(g.Files))+" | "+commas(g.Removed)+extra(g)+" |")
+			rows = append(rows, "| "+mdCell(g.Name)+" |  | "+english.Thousands(len(g.Files))+" | "+english.Thousands(g.Removed)+extra(g)+" |")
 		}
 		header, align := "| Rule | Description | Files | Tags to remove", "| --- | --- | ---: | ---:"
 		if renames {
@@ -202,7 +204,7 @@ func (d *mdDoc) table(header string, rows []string, noun string) {
 	}
 	if n < len(rows) {
 		d.line("")
-		d.line("_" + commas(len(rows)-n) + " more " + noun + " not shown to keep this comment under GitHub's size limit._")
+		d.line("_" + english.Thousands(len(rows)-n) + " more " + noun + " not shown to keep this comment under GitHub's size limit._")
 	}
 	d.line("")
 }
@@ -249,7 +251,7 @@ func (d *mdDoc) sections(secs []mdSection, seeAlso string) {
 			for _, t := range secs[i:] {
 				files += len(t.rows)
 			}
-			d.line("_" + plural(len(secs)-i, "more section", "more sections") + " (" + plural(files, "file", "files") +
+			d.line("_" + english.Plural(len(secs)-i, "more section", "more sections") + " (" + english.Plural(files, "file", "files") +
 				") not shown to keep this comment under GitHub's size limit; see " + seeAlso + "._")
 			return
 		}
@@ -259,7 +261,7 @@ func (d *mdDoc) sections(secs []mdSection, seeAlso string) {
 		}
 		rest := s.rows[ShownFiles:]
 		reserve := later[i+1] + closingReserve
-		open := "<details><summary>" + plural(len(rest), "more file", "more files") + "</summary>\n\n" + s.header + "\n"
+		open := "<details><summary>" + english.Plural(len(rest), "more file", "more files") + "</summary>\n\n" + s.header + "\n"
 		n := 0
 		if d.fits(len(open), reserve) {
 			d.b.WriteString(open)
@@ -272,13 +274,13 @@ func (d *mdDoc) sections(secs []mdSection, seeAlso string) {
 			}
 			if n < len(rest) {
 				d.line("")
-				d.line("_" + plural(len(rest)-n, "more file", "more files") +
+				d.line("_" + english.Plural(len(rest)-n, "more file", "more files") +
 					" not shown to keep this comment under GitHub's size limit; see " + seeAlso + "._")
 			}
 			d.b.WriteString("\n</details>\n\n")
 			continue
 		}
-		d.line("_" + plural(len(rest), "more file", "more files") +
+		d.line("_" + english.Plural(len(rest), "more file", "more files") +
 			" not shown to keep this comment under GitHub's size limit; see " + seeAlso + "._")
 		d.line("")
 	}
@@ -291,7 +293,7 @@ func mdTags(tags []string) string {
 	for i, t := range tags {
 		t = display(t)
 		if i > 0 && size+len(t) > cellRunes {
-			b.WriteString(", … (" + commas(len(tags)-i) + " more)")
+			b.WriteString(", … (" + english.Thousands(len(tags)-i) + " more)")
 			break
 		}
 		if i > 0 {
@@ -339,7 +341,7 @@ func mdRenames(rn []renameLine) string {
 	for i, r := range rn {
 		text := renameText(r, mdCell)
 		if i > 0 && b.Len()+len(text) > cellRunes {
-			b.WriteString(", … (" + commas(len(rn)-i) + " more)")
+			b.WriteString(", … (" + english.Thousands(len(rn)-i) + " more)")
 			break
 		}
 		if i > 0 {
@@ -427,12 +429,12 @@ func RenderReportMarkdown(w io.Writer, r *Report) error {
 	switch {
 	case isPlan:
 		d.line("**Nothing has been changed:** `tagprune apply` would " + planVerbs(adds, ai) + " " +
-			plural(pending, "file", "files") + ".")
+			english.Plural(pending, "file", "files") + ".")
 	case failed+pending+other == 0:
-		d.line("**All " + plural(len(r.Files), "planned file", "planned files") + " converged.**")
+		d.line("**All " + english.Plural(len(r.Files), "planned file", "planned files") + " converged.**")
 	default:
-		d.line("**" + plural(failed+pending+other, "planned file has", "planned files have") + " not converged** (" +
-			commas(failed) + " failed, " + commas(pending) + " pending). Running " + again + " again changes what is left.")
+		d.line("**" + english.Plural(failed+pending+other, "planned file has", "planned files have") + " not converged** (" +
+			english.Thousands(failed) + " failed, " + english.Thousands(pending) + " pending). Running " + again + " again changes what is left.")
 	}
 	d.line("")
 	if r.Interrupted {
@@ -447,12 +449,12 @@ func RenderReportMarkdown(w io.Writer, r *Report) error {
 	s := r.Summary
 	if isPlan {
 		// A plan changed nothing: its counts say what apply would do.
-		header, align, row := "| Files to change | Tags to remove", "| ---: | ---:", "| "+commas(pending)+" | "+commas(s.TagsToRemove)
+		header, align, row := "| Files to change | Tags to remove", "| ---: | ---:", "| "+english.Thousands(pending)+" | "+english.Thousands(s.TagsToRemove)
 		if adds {
-			header, align, row = header+" | Tags to add", align+" | ---:", row+" | "+commas(s.TagsToAdd)
+			header, align, row = header+" | Tags to add", align+" | ---:", row+" | "+english.Thousands(s.TagsToAdd)
 		}
 		if ai {
-			header, align, row = header+" | AITags to remove", align+" | ---:", row+" | "+commas(s.AITagsToRemove)
+			header, align, row = header+" | AITags to remove", align+" | ---:", row+" | "+english.Thousands(s.AITagsToRemove)
 		}
 		d.line(header + " |")
 		d.line(align + " |")
@@ -460,13 +462,13 @@ func RenderReportMarkdown(w io.Writer, r *Report) error {
 	} else {
 		header := "| Changed | Failed | Missing | Pending | Tags removed"
 		align := "| ---: | ---: | ---: | ---: | ---:"
-		row := "| " + commas(len(byStatus[StatusChanged])) + " | " + commas(failed) + " | " + commas(len(byStatus[StatusMissing])) +
-			" | " + commas(pending) + " | " + commas(s.TagsRemoved)
+		row := "| " + english.Thousands(len(byStatus[StatusChanged])) + " | " + english.Thousands(failed) + " | " + english.Thousands(len(byStatus[StatusMissing])) +
+			" | " + english.Thousands(pending) + " | " + english.Thousands(s.TagsRemoved)
 		if adds {
-			header, align, row = header+" | Tags added", align+" | ---:", row+" | "+commas(s.TagsAdded)
+			header, align, row = header+" | Tags added", align+" | ---:", row+" | "+english.Thousands(s.TagsAdded)
 		}
 		if ai {
-			header, align, row = header+" | AITags removed", align+" | ---:", row+" | "+commas(s.AITagsRemoved)
+			header, align, row = header+" | AITags removed", align+" | ---:", row+" | "+english.Thousands(s.AITagsRemoved)
 		}
 		d.line(header + " |")
 		d.line(align + " |")
@@ -483,16 +485,16 @@ func RenderReportMarkdown(w io.Writer, r *Report) error {
 	if r.Tool != "" {
 		meta = append(meta, "tagprune "+mdCell(r.Tool))
 	}
-	calls := commas(s.APICalls.List) + " list, " + commas(s.APICalls.Details) + " details, " + commas(s.APICalls.RemoveTags) + " removeTags"
+	calls := english.Thousands(s.APICalls.List) + " list, " + english.Thousands(s.APICalls.Details) + " details, " + english.Thousands(s.APICalls.RemoveTags) + " removeTags"
 	if s.APICalls.AddTags > 0 || adds {
-		calls += ", " + commas(s.APICalls.AddTags) + " addTags"
+		calls += ", " + english.Thousands(s.APICalls.AddTags) + " addTags"
 	}
 	if s.APICalls.RemoveAITags > 0 || ai {
-		calls += ", " + commas(s.APICalls.RemoveAITags) + " removeAITags"
+		calls += ", " + english.Thousands(s.APICalls.RemoveAITags) + " removeAITags"
 	}
-	meta = append(meta, plural(s.FilesScanned, "file", "files")+" scanned",
-		"API requests: "+calls+" ("+plural(s.Retries, "retry", "retries")+", "+
-			commas(s.RateLimited)+" rate-limited)")
+	meta = append(meta, english.Plural(s.FilesScanned, "file", "files")+" scanned",
+		"API requests: "+calls+" ("+english.Plural(s.Retries, "retry", "retries")+", "+
+			english.Thousands(s.RateLimited)+" rate-limited)")
 	d.line(strings.Join(meta, " · ") + ".")
 	d.line("")
 
@@ -601,7 +603,7 @@ func RenderReportMarkdown(w io.Writer, r *Report) error {
 		if len(files) == 0 {
 			continue
 		}
-		sec := mdSection{heading: "### " + k.title + " (" + commas(len(files)) + ")", intro: k.intro, header: k.header}
+		sec := mdSection{heading: "### " + k.title + " (" + english.Thousands(len(files)) + ")", intro: k.intro, header: k.header}
 		for _, f := range files {
 			sec.rows = append(sec.rows, k.row(f))
 		}

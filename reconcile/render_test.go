@@ -530,37 +530,6 @@ func TestRenderJUnit(t *testing.T) {
 	})
 }
 
-func TestAppendStepSummary(t *testing.T) {
-	t.Run("AppendsWithNewlines", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "summary.md")
-		require.NoError(t, os.WriteFile(path, []byte("before\n"), 0o644))
-		t.Setenv("GITHUB_STEP_SUMMARY", path)
-		require.NoError(t, reconcile.AppendStepSummary([]byte("## one")))
-		require.NoError(t, reconcile.AppendStepSummary([]byte("two\n")))
-		got, err := os.ReadFile(path)
-		require.NoError(t, err)
-		assert.Equal(t, "before\n## one\ntwo\n", string(got))
-	})
-	t.Run("CreatesTheFile", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "new.md")
-		t.Setenv("GITHUB_STEP_SUMMARY", path)
-		require.NoError(t, reconcile.AppendStepSummary([]byte("x")))
-		got, err := os.ReadFile(path)
-		require.NoError(t, err)
-		assert.Equal(t, "x\n", string(got))
-	})
-	t.Run("UnsetIsANoOp", func(t *testing.T) {
-		t.Setenv("GITHUB_STEP_SUMMARY", "")
-		assert.NoError(t, reconcile.AppendStepSummary([]byte("x")))
-	})
-	t.Run("UnwritableFileIsAnError", func(t *testing.T) {
-		t.Setenv("GITHUB_STEP_SUMMARY", filepath.Join(t.TempDir(), "missing-dir", "s.md"))
-		err := reconcile.AppendStepSummary([]byte("x"))
-		require.Error(t, err)
-		assert.Contains(t, err.Error(), "GITHUB_STEP_SUMMARY")
-	})
-}
-
 func FuzzRenderMarkdown(f *testing.F) {
 	for _, s := range []string{"plain", "a|b", "<script>", "x\ny", "\xff", "\\|", "`", "@team"} {
 		f.Add(s, "/path/"+s)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/tagprune/tagprune/internal/ansi"
+	"github.com/tagprune/tagprune/internal/english"
 	"github.com/tagprune/tagprune/manifest"
 )
 
@@ -19,15 +21,6 @@ const NoChangesText = "No changes. The library matches the manifest."
 // change forbids. A consistent plan never has one; a hand-edited or corrupt
 // plan may, and the diff must still show every tag it would remove.
 const unattributedRule = "(not attributed to a rule of this plan)"
-
-// ANSI escape sequences used when colour is on.
-const (
-	ansiReset  = "\x1b[0m"
-	ansiBold   = "\x1b[1m"
-	ansiRed    = "\x1b[31m"
-	ansiGreen  = "\x1b[32m"
-	ansiYellow = "\x1b[33m"
-)
 
 // RenderText writes the human diff of a plan (section 3 of DESIGN.md).
 //
@@ -57,19 +50,14 @@ const (
 // terminal. RenderText returns the first error from w.
 func RenderText(w io.Writer, p *Plan, color bool) error {
 	bw := bufio.NewWriter(w)
-	style := func(code, s string) string {
-		if !color {
-			return s
-		}
-		return code + s + ansiReset
-	}
+	style := func(code, s string) string { return ansi.Style(color, code, s) }
 	filter := textRuleFilter(p)
 	if len(p.Changes) == 0 {
 		if filter != "" {
-			bw.WriteString(filter + "\n" + style(ansiGreen, NoChangesFilteredText) + "\n")
+			bw.WriteString(filter + "\n" + style(ansi.Green, NoChangesFilteredText) + "\n")
 			return bw.Flush()
 		}
-		bw.WriteString(style(ansiGreen, NoChangesText) + "\n")
+		bw.WriteString(style(ansi.Green, NoChangesText) + "\n")
 		return bw.Flush()
 	}
 	for i, g := range groupByRule(p) {
@@ -80,21 +68,21 @@ func RenderText(w io.Writer, p *Plan, color bool) error {
 		if g.Description != "" {
 			header += " (" + display(g.Description) + ")"
 		}
-		header += ": " + g.verb() + " " + plural(len(g.Files), "file", "files")
-		bw.WriteString(style(ansiBold, header) + "\n")
+		header += ": " + g.verb() + " " + english.Plural(len(g.Files), "file", "files")
+		bw.WriteString(style(ansi.Bold, header) + "\n")
 		if g.Allowlist && g.Removed > 0 {
 			bw.WriteString("  allowlist: " + allowlistLine(g, display) + "\n")
 		}
 		for _, f := range g.Files {
 			bw.WriteString("  " + display(f.Path) + "\n")
 			for _, r := range f.Renames {
-				bw.WriteString("    " + style(ansiYellow, "~ "+renameText(r, display)) + "\n")
+				bw.WriteString("    " + style(ansi.Yellow, "~ "+renameText(r, display)) + "\n")
 			}
 			for _, t := range f.Tags {
-				bw.WriteString("    " + style(ansiRed, "- "+display(t)) + "\n")
+				bw.WriteString("    " + style(ansi.Red, "- "+display(t)) + "\n")
 			}
 			for _, t := range f.AITags {
-				bw.WriteString("    " + style(ansiRed, "- "+display(t)+" (AITag)") + "\n")
+				bw.WriteString("    " + style(ansi.Red, "- "+display(t)+" (AITag)") + "\n")
 			}
 		}
 	}
@@ -120,19 +108,19 @@ func planSummaryLine(p *Plan) string {
 		ai += len(c.RemoveAITags)
 	}
 	addCalls, removeCalls, aiCalls := countCalls(p.Batches)
-	parts := []string{plural(len(p.Changes), "file", "files") + " to change", plural(tags, "tag", "tags") + " to remove"}
+	parts := []string{english.Plural(len(p.Changes), "file", "files") + " to change", english.Plural(tags, "tag", "tags") + " to remove"}
 	if add > 0 {
-		parts = append(parts, plural(add, "tag", "tags")+" to add")
+		parts = append(parts, english.Plural(add, "tag", "tags")+" to add")
 	}
 	if ai > 0 {
-		parts = append(parts, plural(ai, "AITag", "AITags")+" to remove")
+		parts = append(parts, english.Plural(ai, "AITag", "AITags")+" to remove")
 	}
-	parts = append(parts, plural(removeCalls, "removeTags call", "removeTags calls"))
+	parts = append(parts, english.Plural(removeCalls, "removeTags call", "removeTags calls"))
 	if addCalls > 0 {
-		parts = append(parts, plural(addCalls, "addTags call", "addTags calls"))
+		parts = append(parts, english.Plural(addCalls, "addTags call", "addTags calls"))
 	}
 	if aiCalls > 0 {
-		parts = append(parts, plural(aiCalls, "removeAITags call", "removeAITags calls"))
+		parts = append(parts, english.Plural(aiCalls, "removeAITags call", "removeAITags calls"))
 	}
 	return "Plan: " + strings.Join(parts, ", ") + "."
 }
@@ -172,21 +160,21 @@ func (g *ruleGroup) verb() string {
 // tags and remove 1 AITag on 2 files.".
 func (g *ruleGroup) doing() string {
 	if g.Renamed == 0 && g.AITags == 0 {
-		return "Would remove " + plural(g.Removed, "tag", "tags") + " from " + plural(len(g.Files), "file", "files") + "."
+		return "Would remove " + english.Plural(g.Removed, "tag", "tags") + " from " + english.Plural(len(g.Files), "file", "files") + "."
 	}
 	var parts []string
 	if g.Renamed > 0 {
-		parts = append(parts, "rename "+plural(g.Renamed, "tag", "tags"))
+		parts = append(parts, "rename "+english.Plural(g.Renamed, "tag", "tags"))
 	}
 	if g.Removed > 0 {
-		parts = append(parts, "remove "+plural(g.Removed, "tag", "tags"))
+		parts = append(parts, "remove "+english.Plural(g.Removed, "tag", "tags"))
 	}
 	if g.AITags > 0 {
 		verb := "remove "
 		if g.Removed > 0 {
 			verb = ""
 		}
-		parts = append(parts, verb+plural(g.AITags, "AITag", "AITags"))
+		parts = append(parts, verb+english.Plural(g.AITags, "AITag", "AITags"))
 	}
 	last := len(parts) - 1
 	text := parts[last]
@@ -197,7 +185,7 @@ func (g *ruleGroup) doing() string {
 	if g.Renamed == 0 {
 		prep = " from "
 	}
-	return "Would " + text + prep + plural(len(g.Files), "file", "files") + "."
+	return "Would " + text + prep + english.Plural(len(g.Files), "file", "files") + "."
 }
 
 // frequentShown is how many of an allowlist's most frequent removals the
@@ -212,12 +200,12 @@ const frequentShown = 5
 func allowlistLine(g ruleGroup, quote func(string) string) string {
 	var parts []string
 	for _, tc := range g.Frequent {
-		parts = append(parts, quote(tc.Tag)+" ("+plural(tc.Files, "file", "files")+")")
+		parts = append(parts, quote(tc.Tag)+" ("+english.Plural(tc.Files, "file", "files")+")")
 	}
 	if g.Distinct <= len(g.Frequent) {
-		return "would remove " + plural(g.Distinct, "distinct tag", "distinct tags") + ": " + strings.Join(parts, ", ")
+		return "would remove " + english.Plural(g.Distinct, "distinct tag", "distinct tags") + ": " + strings.Join(parts, ", ")
 	}
-	return "would remove " + plural(g.Distinct, "distinct tag", "distinct tags") +
+	return "would remove " + english.Plural(g.Distinct, "distinct tag", "distinct tags") +
 		", most often " + strings.Join(parts, ", ") + ", …"
 }
 
@@ -388,31 +376,4 @@ func display(s string) string {
 		}
 	}
 	return s
-}
-
-// commas formats n in decimal with a comma between groups of three digits.
-func commas(n int) string {
-	s := strconv.Itoa(n)
-	sign := ""
-	if n < 0 {
-		sign, s = "-", s[1:]
-	}
-	var b strings.Builder
-	b.WriteString(sign)
-	for i, d := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(d)
-	}
-	return b.String()
-}
-
-// plural returns n with thousands separators followed by the singular noun
-// when n is 1, else the plural one.
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return commas(n) + " " + many
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/tagprune/tagprune/api"
+	"github.com/tagprune/tagprune/internal/ansi"
+	"github.com/tagprune/tagprune/internal/english"
 	"github.com/tagprune/tagprune/internal/inputfile"
 )
 
@@ -291,29 +293,24 @@ const NothingToRestoreText = "Nothing to restore: every file has the tags the re
 // RenderText. It returns the first error from w.
 func RenderRestoreText(w io.Writer, rst *Restore, color bool) error {
 	bw := bufio.NewWriter(w)
-	style := func(code, s string) string {
-		if !color {
-			return s
-		}
-		return code + s + ansiReset
-	}
+	style := func(code, s string) string { return ansi.Style(color, code, s) }
 	p := rst.Plan
 	if len(p.Changes) > 0 {
-		bw.WriteString(style(ansiBold, "Restore from "+display(rst.Report)+": would add back (+) and would remove (-) tags on "+
-			plural(len(p.Changes), "file", "files")) + "\n")
+		bw.WriteString(style(ansi.Bold, "Restore from "+display(rst.Report)+": would add back (+) and would remove (-) tags on "+
+			english.Plural(len(p.Changes), "file", "files")) + "\n")
 		for _, c := range p.Changes {
 			bw.WriteString("  " + display(c.FilePath) + "\n")
 			for _, t := range c.AddTags {
-				bw.WriteString("    " + style(ansiGreen, "+ "+display(t)) + "\n")
+				bw.WriteString("    " + style(ansi.Green, "+ "+display(t)) + "\n")
 			}
 			for _, t := range c.RemoveTags {
-				bw.WriteString("    " + style(ansiRed, "- "+display(t)) + "\n")
+				bw.WriteString("    " + style(ansi.Red, "- "+display(t)) + "\n")
 			}
 		}
 		bw.WriteString("\n")
 	}
 	if len(rst.Missing) > 0 {
-		bw.WriteString(style(ansiBold, "No longer in the library ("+plural(len(rst.Missing), "file", "files")+"): nothing to restore on them") + "\n")
+		bw.WriteString(style(ansi.Bold, "No longer in the library ("+english.Plural(len(rst.Missing), "file", "files")+"): nothing to restore on them") + "\n")
 		for _, m := range rst.Missing {
 			bw.WriteString("  " + display(m.FilePath) + " (" + display(m.FileID) + ")\n")
 		}
@@ -324,8 +321,8 @@ func RenderRestoreText(w io.Writer, rst *Restore, color bool) error {
 		for _, l := range rst.NotRestorable {
 			n += len(l.AITags)
 		}
-		bw.WriteString(style(ansiBold, "Not restorable: "+plural(n, "AITag", "AITags")+" removed from "+
-			plural(len(rst.NotRestorable), "file", "files")+" (ImageKit has no call that adds AITags back)") + "\n")
+		bw.WriteString(style(ansi.Bold, "Not restorable: "+english.Plural(n, "AITag", "AITags")+" removed from "+
+			english.Plural(len(rst.NotRestorable), "file", "files")+" (ImageKit has no call that adds AITags back)") + "\n")
 		for _, l := range rst.NotRestorable {
 			names := make([]string, len(l.AITags))
 			for i, t := range l.AITags {
@@ -336,7 +333,7 @@ func RenderRestoreText(w io.Writer, rst *Restore, color bool) error {
 		bw.WriteString("\n")
 	}
 	if len(p.Changes) == 0 {
-		bw.WriteString(style(ansiGreen, NothingToRestoreText) + "\n")
+		bw.WriteString(style(ansi.Green, NothingToRestoreText) + "\n")
 		return bw.Flush()
 	}
 	bw.WriteString(restoreSummaryLine(p) + "\n")
@@ -351,7 +348,7 @@ func restoreSummaryLine(p *Plan) string {
 		remove += len(c.RemoveTags)
 	}
 	addCalls, removeCalls, _ := countCalls(p.Batches)
-	return "Restore: " + plural(len(p.Changes), "file", "files") + " to change, " +
-		plural(add, "tag", "tags") + " to add, " + plural(remove, "tag", "tags") + " to remove, " +
-		plural(addCalls, "addTags call", "addTags calls") + ", " + plural(removeCalls, "removeTags call", "removeTags calls") + "."
+	return "Restore: " + english.Plural(len(p.Changes), "file", "files") + " to change, " +
+		english.Plural(add, "tag", "tags") + " to add, " + english.Plural(remove, "tag", "tags") + " to remove, " +
+		english.Plural(addCalls, "addTags call", "addTags calls") + ", " + english.Plural(removeCalls, "removeTags call", "removeTags calls") + "."
 }

@@ -3,6 +3,8 @@ package reconcile
 import (
 	"strconv"
 	"strings"
+
+	"github.com/tagprune/tagprune/internal/english"
 )
 
 // NoChangesFilteredText is the line RenderText writes for a plan made with
@@ -34,7 +36,7 @@ func filterSentence(filter, leftOut []string, evaluated int, pattern, name func(
 		flags[i] = "--rule " + pattern(f)
 	}
 	head = "Rule filter " + strings.Join(flags, " ")
-	tail = commas(evaluated) + " of " + plural(evaluated+len(leftOut), "rule", "rules") + " evaluated"
+	tail = english.Thousands(evaluated) + " of " + english.Plural(evaluated+len(leftOut), "rule", "rules") + " evaluated"
 	if len(leftOut) == 0 {
 		return head, tail + ", none left out."
 	}
@@ -43,9 +45,9 @@ func filterSentence(filter, leftOut []string, evaluated int, pattern, name func(
 	for i, n := range shown {
 		names[i] = name(n)
 	}
-	tail += ", " + commas(len(leftOut)) + " left out: " + strings.Join(names, ", ")
+	tail += ", " + english.Thousands(len(leftOut)) + " left out: " + strings.Join(names, ", ")
 	if more := len(leftOut) - len(shown); more > 0 {
-		tail += " and " + commas(more) + " more (" + seeAlso + " lists them all)"
+		tail += " and " + english.Thousands(more) + " more (" + seeAlso + " lists them all)"
 	}
 	return head, tail + "."
 }
@@ -88,9 +90,9 @@ func (d *mdDoc) mdRuleFilter(filter, leftOut []string, evaluated int, seeAlso st
 		n++
 	}
 	if n < len(leftOut) {
-		b.WriteString(" and " + commas(len(leftOut)-n) + " more")
+		b.WriteString(" and " + english.Thousands(len(leftOut)-n) + " more")
 	}
-	d.line("<details><summary>" + plural(len(leftOut), "rule", "rules") + " left out</summary>")
+	d.line("<details><summary>" + english.Plural(len(leftOut), "rule", "rules") + " left out</summary>")
 	d.line("")
 	d.line(b.String())
 	d.line("")

@@ -4,10 +4,11 @@ package ansi
 
 // Escape sequences.
 const (
-	Reset = "\x1b[0m"
-	Bold  = "\x1b[1m"
-	Red   = "\x1b[31m"
-	Green = "\x1b[32m"
+	Reset  = "\x1b[0m"
+	Bold   = "\x1b[1m"
+	Red    = "\x1b[31m"
+	Green  = "\x1b[32m"
+	Yellow = "\x1b[33m"
 )
 
 // Style returns s wrapped in code and Reset when on is set, and s unchanged
