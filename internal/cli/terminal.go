@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -64,16 +66,27 @@ func (g globalOptions) logger(w io.Writer) (*slog.Logger, error) {
 // was not given; otherwise every method does nothing. While listing (an
 // unknown total) it shows the files read so far and the read rate; while
 // applying, the files done of the total, the removeTags calls sent, the rate
-// and the time left.
+// and the time left. The rate is measured (rateMeter), never predicted, and
+// the display is redrawn every redrawEvery even when nothing ends, so a
+// stall shows as a falling rate rather than a frozen one.
 type progress struct {
 	w   io.Writer
 	on  bool
 	bar *progressbar.ProgressBar
 
+	mu          sync.Mutex
 	description string
 	total       int
+	n           int          // steps done so far
 	calls       func() int64 // removeTags calls sent so far, if known
+	meter       rateMeter
+	stop        chan struct{} // closed by finish: ends the redraws
+	redrawn     chan struct{} // closed when the redraws have ended
 }
+
+// redrawEvery is how often the progress display is redrawn while nothing
+// happens.
+const redrawEvery = 500 * time.Millisecond
 
 func newProgress(g globalOptions, stderr io.Writer) *progress {
 	return &progress{w: stderr, on: progressEnabled(g.Quiet, isTerminal(stderr))}
@@ -92,52 +105,146 @@ func (p *progress) start(total int, description string, calls func() int64) {
 		return
 	}
 	p.finish()
-	p.description, p.total, p.calls = description, total, calls
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.description, p.total, p.calls, p.n = description, total, calls, 0
+	p.meter = rateMeter{window: rateWindow}
+	p.meter.add(time.Now(), 0)
 	opts := []progressbar.Option{
 		progressbar.OptionSetWriter(p.w),
-		progressbar.OptionSetDescription(p.label(0)),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("files"),
+		progressbar.OptionSetDescription(p.label(time.Now())),
 		progressbar.OptionThrottle(100 * time.Millisecond),
 		progressbar.OptionClearOnFinish(),
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionSetRenderBlankState(true),
+		// The bar's own estimates follow its last few updates and jump;
+		// the label says the measured rate and the time left instead.
+		progressbar.OptionSetPredictTime(false),
+		progressbar.OptionSetElapsedTime(true),
 	}
 	if total >= 0 {
-		opts = append(opts, progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true))
+		opts = append(opts, progressbar.OptionShowCount())
 	}
 	p.bar = progressbar.NewOptions(total, opts...)
+	p.stop, p.redrawn = make(chan struct{}), make(chan struct{})
+	go p.redraw(p.bar, p.stop, p.redrawn)
 }
 
-// label is the text in front of the bar after n steps.
-func (p *progress) label(n int) string {
+// redraw describes bar again every redrawEvery until stop is closed.
+func (p *progress) redraw(bar *progressbar.ProgressBar, stop, done chan struct{}) {
+	defer close(done)
+	t := time.NewTicker(redrawEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			p.mu.Lock()
+			label := p.label(now)
+			p.mu.Unlock()
+			bar.Describe(label)
+		}
+	}
+}
+
+// label is the text in front of the bar at now; p.mu is held.
+func (p *progress) label(now time.Time) string {
 	s := p.description
 	if p.total < 0 {
-		s += ": " + english.Plural(n, "file", "files") + " read"
+		s += ": " + english.Plural(p.n, "file", "files") + " read"
 	}
 	if p.calls != nil {
 		s += ", " + english.Plural(int(p.calls()), "call", "calls")
+	}
+	rate := p.meter.rate(now)
+	if rate <= 0 {
+		return s
+	}
+	s += fmt.Sprintf(", %s files/s", english.Thousands(int(math.Round(rate))))
+	if p.total > p.n {
+		left := time.Duration(float64(p.total-p.n) / rate * float64(time.Second))
+		s += ", about " + left.Round(time.Second).String() + " left"
 	}
 	return s
 }
 
 // set moves the bar to n.
 func (p *progress) set(n int) {
-	if p.bar != nil {
-		if p.total < 0 || p.calls != nil {
-			p.bar.Describe(p.label(n))
-		}
-		_ = p.bar.Set(n)
+	if p.bar == nil {
+		return
 	}
+	now := time.Now()
+	p.mu.Lock()
+	p.n = n
+	p.meter.add(now, n)
+	label := p.label(now)
+	bar := p.bar
+	p.mu.Unlock()
+	_ = bar.Set(n)
+	bar.Describe(label)
 }
 
 // finish removes the bar.
 func (p *progress) finish() {
-	if p.bar != nil {
-		_ = p.bar.Finish()
-		_ = p.bar.Clear()
-		p.bar = nil
+	if p.bar == nil {
+		return
 	}
+	close(p.stop)
+	<-p.redrawn
+	_ = p.bar.Finish()
+	_ = p.bar.Clear()
+	p.bar = nil
+}
+
+// rateWindow is how far back a rate is measured.
+const rateWindow = 10 * time.Second
+
+// rateMeter measures a rate of work done: the steps done since the last
+// sample at least window old (or since the first sample), over the time
+// since then, up to the moment asked. So it follows what was done, moves
+// smoothly when work ends in bursts, and falls while nothing ends.
+type rateMeter struct {
+	window  time.Duration
+	samples []rateSample // in time order; the oldest is at most window older than the second oldest
+}
+
+// rateSample is the steps done at a moment.
+type rateSample struct {
+	at time.Time
+	n  int
+}
+
+// add records that n steps were done at at.
+func (m *rateMeter) add(at time.Time, n int) {
+	m.samples = append(m.samples, rateSample{at: at, n: n})
+	// Keep one sample at least window old, and everything after it.
+	drop := 0
+	for drop+1 < len(m.samples) && at.Sub(m.samples[drop+1].at) >= m.window {
+		drop++
+	}
+	m.samples = m.samples[drop:]
+}
+
+// rate returns the steps per second done over the last window (at least),
+// as of now; 0 before any time has passed.
+func (m *rateMeter) rate(now time.Time) float64 {
+	if len(m.samples) == 0 {
+		return 0
+	}
+	base := m.samples[0]
+	for _, s := range m.samples[1:] {
+		if now.Sub(s.at) < m.window {
+			break
+		}
+		base = s
+	}
+	last := m.samples[len(m.samples)-1]
+	elapsed := now.Sub(base.at).Seconds()
+	if elapsed <= 0 {
+		return 0
+	}
+	return float64(last.n-base.n) / elapsed
 }
 
 // confirm asks on the terminal and reports whether the user typed "yes".
