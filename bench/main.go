@@ -25,6 +25,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -66,6 +67,16 @@ func main() {
 	flag.BoolVar(&cfg.pacing, "pacing", false, "apply at 2, 5, 20 and 50 requests/s with 50, 150 and 500 ms latency (ignores -files, -candidates, -rate-limit, -latency)")
 	flag.BoolVar(&cfg.sdk, "sdk", true, "also run the careful SDK script against a fresh emulator")
 	flag.BoolVar(&cfg.expert, "expert", true, "also run the expert SDK script against a fresh emulator")
+	flag.Func("pacing-rates", "with -pacing: the rate limits, comma-separated (default 2,5,20,50)", func(v string) error {
+		rates, err := parseList(v, strconv.Atoi)
+		pacingRates = rates
+		return err
+	})
+	flag.Func("pacing-latencies", "with -pacing: the latencies, comma-separated (default 50ms,150ms,500ms)", func(v string) error {
+		lats, err := parseList(v, time.ParseDuration)
+		pacingLatencies = lats
+		return err
+	})
 	flag.Uint64Var(&cfg.seed, "seed", 1, "seed of the generated library")
 	flag.StringVar(&cfg.binary, "binary", "", "tagprune binary to run (default: go build one)")
 	flag.Parse()
@@ -334,7 +345,21 @@ var (
 	pacingLatencies = []time.Duration{50 * time.Millisecond, 150 * time.Millisecond, 500 * time.Millisecond}
 )
 
-// pacingCell is one run of the pacing matrix.
+// parseList parses a comma-separated list of values.
+func parseList[T any](v string, parse func(string) (T, error)) ([]T, error) {
+	var out []T
+	for _, f := range strings.Split(v, ",") {
+		x, err := parse(strings.TrimSpace(f))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
+// pacingCell is one run of the pacing matrix: the planned calls, and the
+// requests sent (list and retries included).
 type pacingCell struct {
 	rate             int
 	latency          time.Duration
@@ -357,7 +382,7 @@ func runPacing(ctx context.Context, cfg config, rates []int, latencies []time.Du
 		return nil, err
 	}
 	defer done()
-	fmt.Fprintf(w, "%-6s %-8s %6s %12s %6s %10s %9s %8s %7s %7s\n", "rate", "latency", "calls", "concurrency", "files", "apply", "bound", "x-bound", "429s", "failed")
+	fmt.Fprintf(w, "%-6s %-8s %6s %9s %12s %6s %10s %9s %8s %7s %7s\n", "rate", "latency", "calls", "requests", "concurrency", "files", "apply", "bound", "x-bound", "429s", "failed")
 	var cells []pacingCell
 	for _, rate := range rates {
 		for _, latency := range latencies {
@@ -367,8 +392,8 @@ func runPacing(ctx context.Context, cfg config, rates []int, latencies []time.Du
 				return cells, err
 			}
 			cells = append(cells, cell)
-			fmt.Fprintf(w, "%-6s %-8s %6d %12d %6d %10s %9s %8.2f %7s %7d\n",
-				fmt.Sprintf("%d/s", rate), latency, cell.calls, cell.concurrency, calls*50, secs(cell.applyTime), secs(cell.bound),
+			fmt.Fprintf(w, "%-6s %-8s %6d %9d %12d %6d %10s %9s %8.2f %7s %7d\n",
+				fmt.Sprintf("%d/s", rate), latency, cell.calls, cell.requests, cell.concurrency, calls*50, secs(cell.applyTime), secs(cell.bound),
 				cell.applyTime.Seconds()/cell.bound.Seconds(), fmt.Sprintf("%.1f%%", 100*float64(cell.limited)/float64(cell.requests)), cell.failed)
 		}
 	}
@@ -390,14 +415,15 @@ func pacingRun(ctx context.Context, b *bench, rate int, latency time.Duration, c
 		return pacingCell{}, err
 	}
 	st := out.stats
+	planned := int64(out.report.Summary.RemoveTagsCalls)
 	cell := pacingCell{
 		rate: rate, latency: latency, concurrency: conc,
-		calls:     st.Requests.RemoveTags,
+		calls:     planned,
 		requests:  st.Requests.List + st.Requests.RemoveTags + st.Requests.Details,
 		limited:   int(st.RateLimited),
 		failed:    out.report.Summary.FilesFailed,
 		applyTime: out.report.FinishedAt.Sub(out.report.StartedAt),
-		bound:     time.Duration(float64(st.Requests.RemoveTags) / float64(rate) * float64(time.Second)),
+		bound:     time.Duration(float64(planned) / float64(rate) * float64(time.Second)),
 	}
 	return cell, nil
 }
