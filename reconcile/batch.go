@@ -190,23 +190,18 @@ func pack(n, size int, spec packSpec) []packedCall {
 	return out
 }
 
-// packer is the state of one pack.
+// packer is the state of one pack. Types are numbered from 0; the files
+// of type t are files[start[t]:start[t+1]], in the input's order.
 type packer struct {
 	size    int
 	spec    packSpec
-	types   []ptype
+	class   []int      // of each type
+	start   []int      // of each type's files in files, and one past the last type
+	files   []int      // every file, type after type
+	fitsBit [][]uint64 // of each type, when cross: bit c is set when its needs may be sent to class c
 	classes []pclass
 	cross   bool // types of different classes were compared
 	work    int  // conditions checked by exact searches so far
-}
-
-// ptype is the files of one class with equal needs.
-type ptype struct {
-	class int
-	need  []string
-	files []int
-	// fits has bit c set when the needs may be sent to files of class c.
-	fits []uint64
 }
 
 // pclass is the files with one class number.
@@ -223,7 +218,8 @@ func newPacker(n, size int, spec packSpec) *packer {
 	// Types are found by a hash of their class and needs; the types that
 	// share a hash are chained through sameHash.
 	byHash := map[uint64]int{}
-	var sameHash []int
+	var sameHash, first []int
+	typeOf := make([]int, n)
 	var h maphash.Hash
 	var buf [binary.MaxVarintLen64]byte
 	for i := range n {
@@ -242,34 +238,55 @@ func newPacker(n, size int, spec packSpec) *packer {
 		}
 		sum := h.Sum64()
 		t, ok := byHash[sum]
-		for ok && (p.types[t].class != c || !slices.Equal(p.types[t].need, need)) {
+		for ok && (p.class[t] != c || !slices.Equal(spec.need(first[t]), need)) {
 			t = sameHash[t]
 			ok = t >= 0
 		}
 		if !ok {
-			t = len(p.types)
-			first, chained := byHash[sum]
-			if !chained {
-				first = -1
+			t = len(p.class)
+			chained, ok := byHash[sum]
+			if !ok {
+				chained = -1
 			}
-			sameHash = append(sameHash, first)
+			sameHash = append(sameHash, chained)
 			byHash[sum] = t
-			p.types = append(p.types, ptype{class: c, need: need})
+			p.class = append(p.class, c)
+			first = append(first, i)
 			p.classes[c].types = append(p.classes[c].types, t)
 		}
-		p.types[t].files = append(p.types[t].files, i)
+		typeOf[i] = t
+	}
+	// Lay the files out type after type.
+	p.start = make([]int, len(p.class)+1)
+	for _, t := range typeOf {
+		p.start[t+1]++
+	}
+	for t := range p.class {
+		p.start[t+1] += p.start[t]
+	}
+	p.files = make([]int, n)
+	next := slices.Clone(p.start[:len(p.class)])
+	for i, t := range typeOf {
+		p.files[next[t]] = i
+		next[t]++
 	}
 	// Types in order of their needs, so that calls come out in a stable,
 	// readable order.
 	for c := range p.classes {
-		slices.SortStableFunc(p.classes[c].types, func(a, b int) int { return compareNeeds(p.types[a].need, p.types[b].need) })
+		slices.SortStableFunc(p.classes[c].types, func(a, b int) int { return compareNeeds(p.need(a), p.need(b)) })
 	}
-	if k := len(p.classes); k > 1 && len(p.types)*k <= maxCrossChecks {
+	if k := len(p.classes); k > 1 && len(p.class)*k <= maxCrossChecks {
 		p.cross = true
 		p.compare()
 	}
 	return p
 }
+
+// need returns the needs of type t.
+func (p *packer) need(t int) []string { return p.spec.need(p.files[p.start[t]]) }
+
+// filesOf returns the files of type t, in the input's order.
+func (p *packer) filesOf(t int) []int { return p.files[p.start[t]:p.start[t+1]:p.start[t+1]] }
 
 // compareNeeds orders two sorted item lists lexicographically.
 func compareNeeds(a, b []string) int {
@@ -297,14 +314,14 @@ func (p *packer) compare() {
 		}
 		return ok
 	}
-	for t := range p.types {
-		ty := &p.types[t]
-		ty.fits = make([]uint64, words)
+	p.fitsBit = make([][]uint64, len(p.class))
+	for t := range p.class {
+		bits := make([]uint64, words)
 		for c := range k {
-			fits := c == ty.class
+			fits := c == p.class[t]
 			if !fits {
 				fits = true
-				for _, it := range ty.need {
+				for _, it := range p.need(t) {
 					if !may(c, it) {
 						fits = false
 						break
@@ -312,23 +329,24 @@ func (p *packer) compare() {
 				}
 			}
 			if fits {
-				ty.fits[c/64] |= 1 << (c % 64)
+				bits[c/64] |= 1 << (c % 64)
 			}
 		}
+		p.fitsBit[t] = bits
 	}
 }
 
 // fits reports whether the needs of type t may be sent to class c.
 func (p *packer) fits(t, c int) bool {
 	if !p.cross {
-		return p.types[t].class == c
+		return p.class[t] == c
 	}
-	return p.types[t].fits[c/64]&(1<<(c%64)) != 0
+	return p.fitsBit[t][c/64]&(1<<(c%64)) != 0
 }
 
 // compatible reports whether files of types a and b may share a call.
 func (p *packer) compatible(a, b int) bool {
-	ca, cb := p.types[a].class, p.types[b].class
+	ca, cb := p.class[a], p.class[b]
 	return ca == cb || p.fits(a, cb) && p.fits(b, ca)
 }
 
@@ -430,10 +448,10 @@ func (p *packer) cut(out []packedCall, types []int) []packedCall {
 	var rest []int
 	var restTypes []int
 	for _, t := range types {
-		files := p.types[t].files
+		files := p.filesOf(t)
 		full := len(files) / p.size * p.size
 		for lo := 0; lo < full; lo += p.size {
-			out = append(out, packedCall{files: files[lo : lo+p.size : lo+p.size], items: slices.Clone(p.types[t].need)})
+			out = append(out, packedCall{files: files[lo : lo+p.size : lo+p.size], items: slices.Clone(p.need(t))})
 		}
 		if full < len(files) {
 			rest = append(rest, files[full:]...)
@@ -452,11 +470,11 @@ func (p *packer) cut(out []packedCall, types []int) []packedCall {
 // itemsOf returns the sorted union of the needs of types.
 func (p *packer) itemsOf(types []int) []string {
 	if len(types) == 1 {
-		return slices.Clone(p.types[types[0]].need)
+		return slices.Clone(p.need(types[0]))
 	}
 	var items []string
 	for _, t := range types {
-		items = append(items, p.types[t].need...)
+		items = append(items, p.need(t)...)
 	}
 	slices.Sort(items)
 	return slices.Compact(items)
@@ -480,7 +498,7 @@ func (p *packer) greedy(out []packedCall, types []int, variant int) []packedCall
 	deg := make([]int, m)  // compatible types with files left
 	alive := make([]bool, m)
 	for i, t := range types {
-		left[i] = len(p.types[t].files)
+		left[i] = len(p.filesOf(t))
 		deg[i] = len(adj[i])
 		alive[i] = true
 	}
@@ -491,7 +509,7 @@ func (p *packer) greedy(out []packedCall, types []int, variant int) []packedCall
 		}
 	}
 	take := func(i, n int) []int {
-		files := p.types[types[i]].files[next[i] : next[i]+n : next[i]+n]
+		files := p.filesOf(types[i])[next[i] : next[i]+n : next[i]+n]
 		next[i] += n
 		left[i] -= n
 		if left[i] == 0 {
@@ -526,7 +544,7 @@ func (p *packer) greedy(out []packedCall, types []int, variant int) []packedCall
 			return out
 		}
 		for left[seed] >= p.size {
-			out = append(out, packedCall{files: take(seed, p.size), items: slices.Clone(p.types[types[seed]].need)})
+			out = append(out, packedCall{files: take(seed, p.size), items: slices.Clone(p.need(types[seed]))})
 		}
 		if !alive[seed] {
 			continue
@@ -594,7 +612,7 @@ func (p *packer) exact(types []int, have int) []packedCall {
 	n := len(types)
 	counts := make([]int, n)
 	for i, t := range types {
-		counts[i] = len(p.types[t].files)
+		counts[i] = len(p.filesOf(t))
 	}
 	cliques := maximalCliques(n, func(a, b int) bool { return p.compatible(types[a], types[b]) })
 	if len(cliques) == 0 || len(cliques) > maxExactCliques {
@@ -782,7 +800,7 @@ func (p *packer) fill(types, counts []int, cliques []uint, x []int) []packedCall
 			if f <= 0 {
 				continue
 			}
-			files = append(files, p.types[types[i]].files[next[i]:next[i]+f]...)
+			files = append(files, p.filesOf(types[i])[next[i]:next[i]+f]...)
 			next[i] += f
 			for range f {
 				fileTypes = append(fileTypes, types[i])
