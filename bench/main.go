@@ -374,7 +374,8 @@ type pacingCell struct {
 // the rate-limit bound (calls / rate) and the share of requests answered
 // 429. Enough calls are kept in flight to cover the latency at the limit
 // (rate x latency x 1.25 + 2, at least the default 8), since --concurrency
-// bounds what can be reached.
+// bounds what can be reached. It returns an error naming the runs that
+// missed DESIGN.md's targets.
 func runPacing(ctx context.Context, cfg config, rates []int, latencies []time.Duration, w io.Writer) ([]pacingCell, error) {
 	cfg.sets, cfg.glob = false, false
 	b, done, err := prepare(ctx, cfg)
@@ -394,10 +395,45 @@ func runPacing(ctx context.Context, cfg config, rates []int, latencies []time.Du
 			cells = append(cells, cell)
 			fmt.Fprintf(w, "%-6s %-8s %6d %9d %12d %6d %10s %9s %8.2f %7s %7d\n",
 				fmt.Sprintf("%d/s", rate), latency, cell.calls, cell.requests, cell.concurrency, calls*50, secs(cell.applyTime), secs(cell.bound),
-				cell.applyTime.Seconds()/cell.bound.Seconds(), fmt.Sprintf("%.1f%%", 100*float64(cell.limited)/float64(cell.requests)), cell.failed)
+				cell.xBound(), fmt.Sprintf("%.1f%%", 100*cell.limitedShare()), cell.failed)
 		}
 	}
+	var missed []string
+	for _, c := range cells {
+		if c.missed() {
+			missed = append(missed, fmt.Sprintf("%d/s %v", c.rate, c.latency))
+		}
+	}
+	if len(missed) > 0 {
+		return cells, fmt.Errorf("%d of %d runs missed the target (at most %.2fx the bound, %.0f%% of requests 429, no failed file): %s",
+			len(missed), len(cells), pacingTargetBound, 100*pacingTarget429, strings.Join(missed, ", "))
+	}
+	fmt.Fprintf(w, "every run within %.2fx the bound, with at most %.0f%% of requests 429 and no failed file\n", pacingTargetBound, 100*pacingTarget429)
 	return cells, nil
+}
+
+// DESIGN.md section 7's pacing targets.
+const (
+	pacingTargetBound = 1.15
+	pacingTarget429   = 0.02
+)
+
+// missed reports whether the run missed a target: more than
+// pacingTargetBound times the bound, more than pacingTarget429 of the
+// requests answered 429, or a failed file.
+func (c pacingCell) missed() bool {
+	return c.xBound() > pacingTargetBound || c.limitedShare() > pacingTarget429 || c.failed > 0
+}
+
+// xBound is the apply time over the rate-limit bound.
+func (c pacingCell) xBound() float64 { return c.applyTime.Seconds() / c.bound.Seconds() }
+
+// limitedShare is the share of requests answered 429.
+func (c pacingCell) limitedShare() float64 {
+	if c.requests == 0 {
+		return 0
+	}
+	return float64(c.limited) / float64(c.requests)
 }
 
 // pacingRun applies calls x 50 changes against a fresh emulator limited to

@@ -105,3 +105,22 @@ func TestGenerateIsDeterministicWithExactCandidates(t *testing.T) {
 		})
 	}
 }
+
+func TestPacingCellsAreJudgedAgainstTheTargets(t *testing.T) {
+	tests := []struct {
+		name   string
+		cell   pacingCell
+		missed bool
+	}{
+		{"AtTheBound", pacingCell{applyTime: 10 * time.Second, bound: 10 * time.Second, requests: 100}, false},
+		{"JustUnderTheTargets", pacingCell{applyTime: 11500 * time.Millisecond, bound: 10 * time.Second, requests: 100, limited: 2}, false},
+		{"TooSlow", pacingCell{applyTime: 11600 * time.Millisecond, bound: 10 * time.Second, requests: 100}, true},
+		{"TooMany429s", pacingCell{applyTime: 10 * time.Second, bound: 10 * time.Second, requests: 100, limited: 3}, true},
+		{"AFailedFile", pacingCell{applyTime: 10 * time.Second, bound: 10 * time.Second, requests: 100, failed: 1}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.missed, tt.cell.missed())
+		})
+	}
+}
