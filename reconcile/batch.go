@@ -149,7 +149,10 @@ const (
 //
 // A group whose types exceed maxGreedyTypes, or inputs whose types times
 // classes exceed maxCrossChecks, pack each class on its own as in 2, which
-// costs at most one call per class more than the lower bound. Time is
+// costs at most one call per class more than the lower bound. Whatever the
+// path, no group (nor, past maxCrossChecks, the whole input) takes more
+// calls than grouping its files by removal set alone (bySet): DESIGN.md's
+// one call per removal set per size files holds always. Time is
 // O(N log N) to group the files plus O(T x K) may checks for T types and K
 // classes, within those limits, O(t^2) for a greedy group of t types, and
 // at most maxExactTotal for the searches. The output depends only on the
@@ -160,32 +163,92 @@ func pack(n, size int, spec packSpec) []packedCall {
 	}
 	p := newPacker(n, size, spec)
 	var out []packedCall
-	for _, g := range p.groups() {
-		switch {
-		case len(g) == 1 || p.clique(g):
-			out = p.cut(out, p.typesOf(g))
-		case p.typeCount(g) <= maxGreedyTypes:
-			types := p.typesOf(g)
-			var calls []packedCall
-			for v := range greedyVariants {
-				if c := p.greedy(nil, types, v); calls == nil || len(c) < len(calls) {
-					calls = c
-				}
-			}
-			if len(types) <= maxExactTypes {
-				if better := p.exact(types, len(calls)); better != nil {
-					calls = better
-				}
-			}
-			out = append(out, calls...)
-		default:
-			for _, c := range g {
-				out = p.cut(out, p.classes[c].types)
-			}
+	if !p.cross && len(p.classes) > 1 {
+		// Too many classes to compare: each class on its own, or each
+		// removal set on its own, whichever takes fewer calls.
+		var all []int
+		for c := range p.classes {
+			out = p.cut(out, p.classes[c].types)
+			all = append(all, p.classes[c].types...)
+		}
+		out = fewer(out, p.bySet(all))
+	} else {
+		for _, g := range p.groups() {
+			out = append(out, p.packGroup(g)...)
 		}
 	}
 	for _, c := range out {
 		slices.Sort(c.files)
+	}
+	return out
+}
+
+// packGroup returns the calls of a group of classes (see pack).
+func (p *packer) packGroup(g []int) []packedCall {
+	types := p.typesOf(g)
+	if len(g) == 1 || p.clique(g) {
+		return p.cut(nil, types)
+	}
+	var calls []packedCall
+	if len(types) <= maxGreedyTypes {
+		for v := range greedyVariants {
+			if c := p.greedy(nil, types, v); calls == nil || len(c) < len(calls) {
+				calls = c
+			}
+		}
+		if len(types) <= maxExactTypes {
+			if better := p.exact(types, len(calls)); better != nil {
+				calls = better
+			}
+		}
+	} else {
+		for _, c := range g {
+			calls = p.cut(calls, p.classes[c].types)
+		}
+	}
+	// Files with equal needs are compatible whatever their class, so they
+	// are in one group: the group never takes more than one call per
+	// removal set per size files.
+	return fewer(calls, p.bySet(types))
+}
+
+// fewer returns a, or b when it has fewer calls.
+func fewer(a, b []packedCall) []packedCall {
+	if len(b) < len(a) {
+		return b
+	}
+	return a
+}
+
+// bySet returns the calls that group the files of types by their needs
+// alone, whatever their class: each set of needs cut into calls of size
+// files that carry exactly those needs. Every need of a file may be sent
+// to it, so these calls are always safe, and they are as many as DESIGN.md
+// allows at most: one per removal set per size files.
+func (p *packer) bySet(types []int) []packedCall {
+	bySet := map[string][]int{}
+	var keys []string
+	var key []byte
+	for _, t := range types {
+		key = key[:0]
+		for _, it := range p.need(t) {
+			key = binary.AppendUvarint(key, uint64(len(it)))
+			key = append(key, it...)
+		}
+		if _, ok := bySet[string(key)]; !ok {
+			keys = append(keys, string(key))
+		}
+		bySet[string(key)] = append(bySet[string(key)], p.filesOf(t)...)
+	}
+	var out []packedCall
+	for _, k := range keys {
+		files := bySet[k]
+		slices.Sort(files)
+		need := p.spec.need(files[0])
+		for lo := 0; lo < len(files); lo += p.size {
+			hi := min(lo+p.size, len(files))
+			out = append(out, packedCall{files: files[lo:hi:hi], items: slices.Clone(need)})
+		}
 	}
 	return out
 }
@@ -431,14 +494,6 @@ func (p *packer) typesOf(classes []int) []int {
 		out = append(out, p.classes[c].types...)
 	}
 	return out
-}
-
-func (p *packer) typeCount(classes []int) int {
-	n := 0
-	for _, c := range classes {
-		n += len(p.classes[c].types)
-	}
-	return n
 }
 
 // cut appends the calls of types that are all pairwise compatible:

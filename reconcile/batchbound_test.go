@@ -314,6 +314,11 @@ func TestPackOnRandomGraphs(t *testing.T) {
 		calls := pack(len(typeOf), size, spec)
 		checkCalls(t, calls, len(typeOf), size, spec)
 		opt := optimum(counts, compat, size)
+		perSet := 0 // every type has needs of its own
+		for _, c := range counts {
+			perSet += (c + size - 1) / size
+		}
+		require.LessOrEqual(t, len(calls), perSet, "iteration %d: one call per removal set per %d files at most", iter, size)
 		worst = max(worst, float64(len(calls))/float64(opt))
 		require.True(t, withinBound(len(calls), opt), "iteration %d: %d calls, lower bound %d (counts %v, size %d, edges %v)", iter, len(calls), opt, counts, size, edges)
 	}
@@ -651,4 +656,22 @@ func TestBatchCallsCarryWhatTheEndpointNeeds(t *testing.T) {
 		{Endpoint: EndpointRemoveAITags, FileIDs: []string{"f4"}, Tags: []string{"Text"}},
 	}
 	assert.Equal(t, want, got)
+}
+
+// TestPackNeverExceedsOneCallPerRemovalSet packs files of more classes
+// than pack compares (types x classes beyond maxCrossChecks), each with
+// the same single need: packed class by class they would take one call
+// each, but DESIGN.md allows at most one call per removal set per 50
+// files.
+func TestPackNeverExceedsOneCallPerRemovalSet(t *testing.T) {
+	const n = 2100 // classes, one file each: n*n > maxCrossChecks
+	require.Greater(t, n*n, maxCrossChecks)
+	spec := packSpec{
+		need:  func(i int) []string { return []string{"x"} },
+		class: func(i int) int { return i },
+		may:   func(i int, item string) bool { return item == "x" },
+	}
+	calls := pack(n, 50, spec)
+	checkCalls(t, calls, n, 50, spec)
+	assert.Equal(t, (n+49)/50, len(calls), "one call per removal set per 50 files")
 }
