@@ -192,7 +192,7 @@ func (p *packer) packGroup(g []int) []packedCall {
 	var calls []packedCall
 	if len(types) <= maxGreedyTypes {
 		for v := range greedyVariants {
-			if c := p.greedy(nil, types, v); calls == nil || len(c) < len(calls) {
+			if c := p.greedy(types, v); calls == nil || len(c) < len(calls) {
 				calls = c
 			}
 		}
@@ -535,9 +535,11 @@ func (p *packer) itemsOf(types []int) []string {
 	return slices.Compact(items)
 }
 
-// greedy appends the calls of types whose compatibility is not complete,
-// placing the least compatible types first (see pack).
-func (p *packer) greedy(out []packedCall, types []int, variant int) []packedCall {
+// greedy returns the calls of types whose compatibility is not complete,
+// placing the least compatible types first (see pack); variant picks how
+// ties are broken.
+func (p *packer) greedy(types []int, variant int) []packedCall {
+	var out []packedCall
 	m := len(types)
 	adj := make([][]int, m)
 	for i := range m {
@@ -581,7 +583,7 @@ func (p *packer) greedy(out []packedCall, types []int, variant int) []packedCall
 				return deg[i] < deg[j]
 			}
 			if left[i] != left[j] {
-				return left[i] > left[j] != fewer
+				return (left[i] > left[j]) != fewer
 			}
 			return i < j
 		}
