@@ -30,11 +30,42 @@ var (
 	globTags  = []string{"sale20*"}
 )
 
+// promoTags are the forbidden tags of the library with many removal sets:
+// each candidate carries each of them with even odds, so that 10,000
+// candidates have about 8,500 distinct removal sets. promoGlob forbids the
+// same tags.
+var (
+	promoTags = func() []string {
+		var tags []string
+		for i := 1; i <= 15; i++ {
+			tags = append(tags, fmt.Sprintf("promo-%02d", i))
+		}
+		return tags
+	}()
+	promoGlob = []string{"promo-*"}
+)
+
+// forbiddenTags returns the rule's forbidden tags for a library: the sale
+// tags or, with sets, the promo tags; exact, or one glob.
+func forbiddenTags(sets, glob bool) []string {
+	switch {
+	case sets && glob:
+		return promoGlob
+	case sets:
+		return promoTags
+	case glob:
+		return globTags
+	default:
+		return exactTags
+	}
+}
+
 // generate returns a library of n files, candidates of which are under
-// scope and carry forbidden tags. It is deterministic for a given seed.
-// Some files under /blog/ carry sale2019 too: they are out of scope and
-// must keep it. The emulator's generator builds the file objects.
-func generate(n, candidates int, seed uint64) []imagekittest.File {
+// scope and carry forbidden tags: sale2019, sale2020 or both, or, with
+// sets, a random half of promoTags. It is deterministic for a given seed.
+// Some files under /blog/ carry a forbidden tag too: they are out of scope
+// and must keep it. The emulator's generator builds the file objects.
+func generate(n, candidates int, seed uint64, sets bool) []imagekittest.File {
 	g := imagekittest.NewGenerator(seed, 0xbe9c)
 	g.SetEndpoint("https://ik.imagekit.io/bench")
 	rng := g.Rand()
@@ -48,12 +79,24 @@ func generate(n, candidates int, seed uint64) []imagekittest.File {
 		if i%5 == 4 {
 			dir = fmt.Sprintf("/blog/%s/", benchGroups[i%len(benchGroups)])
 			if i%50 == 4 {
-				tags = append(tags, "sale2019")
+				tags = append(tags, "sale2019", "promo-01")
 			}
 		} else {
 			dir = fmt.Sprintf("%s%s/%d/", scope, benchGroups[i%len(benchGroups)], 2019+i%6)
 			// Spread the candidates evenly over the in-scope files.
-			if k*candidates/inScope != (k+1)*candidates/inScope {
+			switch {
+			case k*candidates/inScope == (k+1)*candidates/inScope:
+			case sets:
+				var drawn []string
+				for len(drawn) == 0 {
+					for _, t := range promoTags {
+						if rng.IntN(2) == 0 {
+							drawn = append(drawn, t)
+						}
+					}
+				}
+				tags = append(tags, drawn...)
+			default:
 				tags = append(tags, removalSets[rng.IntN(len(removalSets))]...)
 			}
 			k++
@@ -112,4 +155,16 @@ func expected(files []imagekittest.File, forbidden []string) (changes, groupedCa
 		groupedCalls += (n + 49) / 50
 	}
 	return changes, groupedCalls
+}
+
+// distinctSets returns how many distinct removal sets the files under
+// scope have.
+func distinctSets(files []imagekittest.File, forbidden []string) int {
+	sets := map[string]bool{}
+	for _, f := range files {
+		if rm := removals(f.Tags, forbidden); len(rm) > 0 && strings.HasPrefix(f.FilePath, scope) {
+			sets[strings.Join(rm, "\x00")] = true
+		}
+	}
+	return len(sets)
 }

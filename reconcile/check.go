@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/tagprune/tagprune/api"
 	"github.com/tagprune/tagprune/manifest"
@@ -91,12 +94,22 @@ func (e *StaleError) Error() string {
 // any file is stale; files that no longer exist are listed as Missing and
 // are not stale; files that entered the rules' scope since are not looked
 // at. Other errors come from reading the library.
+//
+// The searches run DefaultConcurrency at a time (ApplySavedPlan runs its
+// ApplyOptions.Concurrency), so that reading is paced by the library's rate
+// limit rather than by its latency; every file is judged only once all of
+// them are read.
 func CheckPlan(ctx context.Context, lib Library, plan *Plan) (*PlanCheck, error) {
+	return checkPlan(ctx, lib, plan, DefaultConcurrency)
+}
+
+// checkPlan is CheckPlan with at most conc searches in flight.
+func checkPlan(ctx context.Context, lib Library, plan *Plan, conc int) (*PlanCheck, error) {
 	rs, err := checkConsistency(plan)
 	if err != nil {
 		return nil, err
 	}
-	return checkFresh(ctx, lib, plan, rs)
+	return checkFresh(ctx, lib, plan, rs, conc)
 }
 
 // current is the state of a planned file as read when the plan is applied.
@@ -107,7 +120,7 @@ type current struct {
 }
 
 // checkFresh is CheckPlan for a plan that passed checkConsistency.
-func checkFresh(ctx context.Context, lib Library, plan *Plan, rs *ruleSet) (*PlanCheck, error) {
+func checkFresh(ctx context.Context, lib Library, plan *Plan, rs *ruleSet, conc int) (*PlanCheck, error) {
 	ids := make([]string, 0, len(plan.Changes))
 	for _, c := range plan.Changes {
 		ids = append(ids, c.FileID)
@@ -115,7 +128,7 @@ func checkFresh(ctx context.Context, lib Library, plan *Plan, rs *ruleSet) (*Pla
 	ids = sortedUnique(ids)
 
 	now := make(map[string]current, len(ids))
-	err := listIDs(ctx, lib, ids, nil, func(f *api.File) {
+	err := listIDs(ctx, lib, ids, nil, conc, func(f *api.File) {
 		if _, ok := slices.BinarySearch(ids, f.FileID); ok {
 			cur := current{path: f.FilePath, tags: f.Tags}
 			if rs.aiRules {
@@ -141,13 +154,14 @@ func checkFresh(ctx context.Context, lib Library, plan *Plan, rs *ruleSet) (*Pla
 		}
 	}
 	selected := make(map[string]map[string]bool, len(cands))
+	var searches []idSearch
 	for _, q := range sortedKeys(cands) {
 		sel := map[string]bool{}
 		selected[q] = sel
-		err := listIDs(ctx, lib, cands[q], []string{"(" + q + ")"}, func(f *api.File) { sel[f.FileID] = true })
-		if err != nil {
-			return nil, fmt.Errorf("checking the plan: %w", err)
-		}
+		searches = append(searches, idSearch{ids: cands[q], tail: []string{"(" + q + ")"}, fn: func(f *api.File) { sel[f.FileID] = true }})
+	}
+	if err := listIDSearches(ctx, lib, searches, conc); err != nil {
+		return nil, fmt.Errorf("checking the plan: %w", err)
 	}
 
 	calls := plannedCalls(plan.Batches)
@@ -171,25 +185,67 @@ func checkFresh(ctx context.Context, lib Library, plan *Plan, rs *ruleSet) (*Pla
 }
 
 // listIDs runs `id IN [...]` searches over ids, ANDed with tail and with
-// `type = "file"`, and calls fn for every file returned; objects that are
-// not files are skipped.
-func listIDs(ctx context.Context, lib Library, ids, tail []string, fn func(*api.File)) error {
-	if len(ids) == 0 {
-		return nil
+// `type = "file"`, at most conc at a time, and calls fn for every file
+// returned, never from two goroutines at once; objects that are not files
+// are skipped.
+func listIDs(ctx context.Context, lib Library, ids, tail []string, conc int, fn func(*api.File)) error {
+	return listIDSearches(ctx, lib, []idSearch{{ids: ids, tail: tail, fn: fn}}, conc)
+}
+
+// idSearch is a set of ids to read, the clauses ANDed with `id IN [...]`
+// and what to do with each file read.
+type idSearch struct {
+	ids, tail []string
+	fn        func(*api.File)
+}
+
+// listIDSearches runs the `id IN [...]` searches of every idSearch, at most
+// conc at a time (1 when conc is below 1), so that reading is paced by the
+// library's rate limit rather than by one search's latency after
+// another's. The fn of each search is called for every file it returns,
+// never from two goroutines at once. The first error stops the other
+// searches and is returned.
+func listIDSearches(ctx context.Context, lib Library, searches []idSearch, conc int) error {
+	type query struct {
+		q  string
+		fn func(*api.File)
 	}
-	qs, err := idQueries(ids, append(slices.Clip(tail), typeFile))
-	if err != nil {
-		return err
-	}
-	for _, q := range qs {
-		for f, err := range lib.List(ctx, api.ListParams{SearchQuery: q, Limit: api.MaxPageSize}) {
-			if err != nil {
-				return fmt.Errorf("reading files (searchQuery %s): %w", q, err)
-			}
-			if isFile(&f) {
-				fn(&f)
-			}
+	var qs []query
+	for _, s := range searches {
+		if len(s.ids) == 0 {
+			continue
 		}
+		list, err := idQueries(s.ids, append(slices.Clip(s.tail), typeFile))
+		if err != nil {
+			return err
+		}
+		for _, q := range list {
+			qs = append(qs, query{q: q, fn: s.fn})
+		}
+	}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(conc, 1))
+	for _, q := range qs {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			for f, err := range lib.List(gctx, api.ListParams{SearchQuery: q.q, Limit: api.MaxPageSize}) {
+				if err != nil {
+					return fmt.Errorf("reading files (searchQuery %s): %w", q.q, err)
+				}
+				if isFile(&f) {
+					mu.Lock()
+					q.fn(&f)
+					mu.Unlock()
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	return ctx.Err()
 }
@@ -267,12 +323,13 @@ func tagList(tags []string) string {
 //   - a plan that disagrees with its own rules (CheckConsistency);
 //   - a plan the library no longer fits (CheckPlan's *StaleError).
 //
-// Otherwise it drops the files that no longer exist from the batches (they
-// are StatusMissing) and applies the rest as Apply does. Files that entered
-// the rules' scope after the plan are not touched. So every tag of every
-// call it sends is forbidden, by the plan's rules, for every file of the
-// call according to the state it has just read. The report is returned even
-// when err is not nil.
+// The check runs at most opts.Concurrency searches at a time, as apply
+// runs its calls. Otherwise it drops the files that no longer exist from
+// the batches (they are StatusMissing) and applies the rest as Apply does.
+// Files that entered the rules' scope after the plan are not touched. So
+// every tag of every call it sends is forbidden, by the plan's rules, for
+// every file of the call according to the state it has just read. The
+// report is returned even when err is not nil.
 func ApplySavedPlan(ctx context.Context, lib Library, plan *Plan, opts ApplyOptions) (*Report, error) {
 	refuse := func(err error) (*Report, error) {
 		r := newReport("apply", plan, opts.Tool)
@@ -284,7 +341,7 @@ func ApplySavedPlan(ctx context.Context, lib Library, plan *Plan, opts ApplyOpti
 	if !sameSource(plan.Source, opts.Source) {
 		return refuse(&SourceMismatchError{Plan: plan.Source, Target: opts.Source})
 	}
-	chk, err := CheckPlan(ctx, lib, plan)
+	chk, err := checkPlan(ctx, lib, plan, cmp0(opts.Concurrency, DefaultConcurrency))
 	if err != nil {
 		return refuse(err)
 	}

@@ -43,7 +43,10 @@ const (
 // `type = "file"`, and any object that is not a file with a fileId is
 // skipped and not counted. Every URL is kept under 8 KB: a long list of
 // folders is split into several listings, each over different folders, and
-// a tag list too long for one URL is replaced by `tags EXISTS`.
+// a tag list too long for one URL into several `tags IN` lists, each its
+// own listing over the same folders (never `tags EXISTS`, which would read
+// every tagged file). For fileIds, a tag list too long to share a URL with
+// the ids becomes `tags EXISTS`: the ids already bound what is read.
 //
 // Exact forbiddenAITags are asked for by name too, since `tags IN` matches
 // AITags as well as tags, and their globs ask for `tags EXISTS`, which also
@@ -58,14 +61,16 @@ const (
 // that returns it, and the file's removals are the union over those
 // listings.
 //
-// So no file is read twice in one plan, with two exceptions that only the
-// API could resolve: a file named by a fileIds rule that is also under the
-// paths of a listing may be returned by both searches (its path is unknown
-// before it is read, and searchQuery cannot exclude a folder with its
-// subfolders), and rules with different searchQueries over overlapping
-// folders read those folders once per searchQuery (only the API can
-// evaluate each query). A library that changes while it is paged may also
-// shift a file from one page to the next.
+// So no file is read twice in one plan, with three exceptions: a file
+// named by a fileIds rule that is also under the paths of a listing may be
+// returned by both searches (its path is unknown before it is read, and
+// searchQuery cannot exclude a folder with its subfolders); rules with
+// different searchQueries over overlapping folders read those folders once
+// per searchQuery (only the API can evaluate each query); and a file that
+// carries tags of two lists of a split tag list is returned by the search
+// of each (excluding the other lists would make every URL longer, and so
+// the lists more numerous). A library that changes while it is paged may
+// also shift a file from one page to the next.
 //
 // With opts.RuleFilter, only the rules whose names it matches are evaluated
 // (manifest.SelectRules): the plan carries those rules alone, its
@@ -324,11 +329,15 @@ func mergeScopes(rules []manifest.Rule, idx []int) []scope {
 }
 
 // pathQueries returns the searches for files under folders that carry one
-// of tags (any tag when tags is nil) and match query: one search when it
-// fits in a URL, else the folders split into as few searches as fit. The
-// folders are never under one another, so no file matches two searches;
-// for the same reason the tags are not split: a tag list too long to share
-// a URL with a folder is replaced by `tags EXISTS`.
+// of tags (any tag when tags is nil: `tags EXISTS`) and match query, each
+// short enough for one URL. The folders are never under one another, so a
+// long list of folders is split into searches over different folders,
+// which no file matches twice. A long list of tags is split too, into
+// several `tags IN [...]` lists, each searched over every folder: a file
+// that carries tags of two lists is returned by both searches, and the
+// observer judges it once, as it does a file that two listings return. So
+// a long tag list costs one search per list, never a read of every tagged
+// file.
 func pathQueries(folders, tags []string, query string) ([]string, error) {
 	var tail string
 	if query != "" {
@@ -338,14 +347,30 @@ func pathQueries(folders, tags []string, query string) ([]string, error) {
 	if budget < maxQueryEscLen/4 {
 		return nil, fmt.Errorf("searchQuery %q is too long: keep it under %d bytes once URL-escaped", query, maxQueryEscLen*3/4)
 	}
-	tc := tagsExists
-	if len(tags) > 0 {
-		if c := inClause("tags", tags); escLen(c) <= budget/2 {
-			tc = c
+	folderLen := func(s string) int { return escLen(`path : ` + quote(s) + ` OR `) }
+	var tcs []string
+	var fcs [][]string
+	switch {
+	case len(tags) == 0:
+		tcs = []string{tagsExists}
+		fcs = chunkByLen(folders, budget-escLen(tagsExists), folderLen)
+	default:
+		// The tags have half the URL, or what one list of the folders
+		// leaves; the folders have what the longest tag list leaves.
+		fcs = chunkByLen(folders, budget/2, folderLen)
+		tagBudget := budget / 2
+		if len(fcs) == 1 {
+			tagBudget = budget - sumLen(fcs[0], folderLen)
 		}
+		tcs = chunkIn("tags", tags, tagBudget)
+		longest := 0
+		for _, tc := range tcs {
+			longest = max(longest, escLen(tc))
+		}
+		fcs = chunkByLen(folders, budget-longest, folderLen)
 	}
 	var out []string
-	for _, chunk := range chunkByLen(folders, budget-escLen(tc), func(s string) int { return escLen(`path : ` + quote(s) + ` OR `) }) {
+	for _, chunk := range fcs {
 		var parts []string
 		for _, p := range chunk {
 			parts = append(parts, "path : "+quote(p))
@@ -354,9 +379,20 @@ func pathQueries(folders, tags []string, query string) ([]string, error) {
 		if len(parts) > 1 {
 			pc = "(" + pc + ")"
 		}
-		out = append(out, joinAnd(pc, tc, tail, typeFile))
+		for _, tc := range tcs {
+			out = append(out, joinAnd(pc, tc, tail, typeFile))
+		}
 	}
 	return out, nil
+}
+
+// sumLen returns the sum of size over values.
+func sumLen(values []string, size func(string) int) int {
+	n := 0
+	for _, v := range values {
+		n += size(v)
+	}
+	return n
 }
 
 // idQueries returns `id IN [...]` searches over ids, each ANDed with the

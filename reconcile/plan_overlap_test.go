@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"iter"
 	"net/url"
@@ -147,10 +148,6 @@ func TestPlanListingsSplitOnlyByDisjointFolders(t *testing.T) {
 	for i := range 30 {
 		tags = append(tags, fmt.Sprintf("tag-%02d", i))
 	}
-	manyTags := slices.Clone(tags)
-	for i := range 600 {
-		manyTags = append(manyTags, fmt.Sprintf("some-long-forbidden-tag-%04d", i))
-	}
 	tests := []struct {
 		name      string
 		rules     []manifest.Rule
@@ -162,11 +159,6 @@ func TestPlanListingsSplitOnlyByDisjointFolders(t *testing.T) {
 			rules:     []manifest.Rule{rule("X", outer, nil, tags...), rule("Y", inner, nil, "other")},
 			wantTags:  inClause("tags", sortedUnique(append(slices.Clone(tags), "other"))),
 			wantSplit: true,
-		},
-		{
-			name:     "a tag list too long for one URL reads every tagged file of the folders instead of splitting the tags",
-			rules:    []manifest.Rule{rule("X", []string{"/a/"}, nil, manyTags...), rule("Y", []string{"/a/b/"}, nil, "x")},
-			wantTags: "tags EXISTS",
 		},
 	}
 	for _, tt := range tests {
@@ -385,6 +377,102 @@ func TestMakePlanNestedRulesReadEachFileOnce(t *testing.T) {
 			for id, qs := range lib.read {
 				if len(qs) > 1 && (tt.mayRepeat == nil || !tt.mayRepeat(id) || len(qs) > 2) {
 					t.Errorf("file %s was returned %d times: by %q", id, len(qs), qs)
+				}
+			}
+		})
+	}
+}
+
+// tagsOf returns the tags of a search's `tags IN [...]` clause, nil when it
+// has none.
+func tagsOf(t *testing.T, q string) []string {
+	t.Helper()
+	_, list, ok := strings.Cut(q, "tags IN [")
+	if !ok {
+		return nil
+	}
+	var tags []string
+	end := 0
+	for inQuote := false; end < len(list); end++ {
+		switch c := list[end]; {
+		case c == '\\' && inQuote:
+			end++
+		case c == '"':
+			inQuote = !inQuote
+		case c == ']' && !inQuote:
+			require.NoError(t, json.Unmarshal([]byte("["+list[:end]+"]"), &tags), q)
+			return tags
+		}
+	}
+	t.Fatalf("no end to the tags clause of %s", q)
+	return nil
+}
+
+func TestPlanListingsSplitLongTagLists(t *testing.T) {
+	var folders, longTags []string
+	for i := range 400 {
+		folders = append(folders, fmt.Sprintf("/section-%03d/a-rather-long-folder-name/", i))
+	}
+	for i := range 1000 {
+		longTags = append(longTags, fmt.Sprintf("some-long-forbidden-tag-%04d", i))
+	}
+	odd := []string{`say "hi"`, `back\slash`, "ünïcode", "comma,inside", "bracket]inside"}
+	q := rule("Q", []string{"/a/"}, nil, longTags...)
+	q.SearchQuery = `createdAt > "2024-01-01"`
+	tests := []struct {
+		name  string
+		rules []manifest.Rule
+	}{
+		{
+			name:  "a thousand exact tags over one folder",
+			rules: []manifest.Rule{rule("X", []string{"/a/"}, nil, longTags...), rule("Y", []string{"/a/b/"}, nil, "x")},
+		},
+		{
+			name:  "many folders and many tags",
+			rules: []manifest.Rule{rule("X", folders, nil, longTags[:600]...), rule("Y", folders[:3], nil, odd...)},
+		},
+		{
+			name:  "a searchQuery is kept on every list",
+			rules: []manifest.Rule{q, withQuery(rule("Z", []string{"/a/c/"}, nil, odd...), q.SearchQuery)},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := planListings(tt.rules)
+			require.NoError(t, err)
+			var wantTags, wantFolders []string
+			for _, r := range tt.rules {
+				wantTags = append(wantTags, r.ForbiddenTags...)
+				wantFolders = append(wantFolders, r.Paths...)
+			}
+			wantTags = sortedUnique(wantTags)
+			require.Greater(t, len(got), 1, "the tags do not fit one URL")
+			searched := map[string][]string{} // tag -> the folders searched with it
+			for _, l := range got {
+				u := "https://api.imagekit.io/v1/files?limit=1000&skip=100000&searchQuery=" + url.QueryEscape(l.query)
+				assert.LessOrEqual(t, len(u), 8<<10, "the URL fits in 8 KB")
+				assert.NotContains(t, l.query, "EXISTS", "a long list of exact tags never reads every tagged file")
+				assert.True(t, strings.HasSuffix(l.query, ` AND type = "file"`), l.query)
+				if sq := tt.rules[0].SearchQuery; sq != "" {
+					assert.Contains(t, l.query, " AND ("+sq+") AND ")
+				}
+				assert.Equal(t, []int{0, 1}, l.rules)
+				tags := tagsOf(t, l.query)
+				require.NotEmpty(t, tags, l.query)
+				for _, tag := range tags {
+					searched[tag] = append(searched[tag], foldersOf(l.query)...)
+				}
+			}
+			require.Len(t, searched, len(wantTags), "every tag is searched")
+			for _, tag := range wantTags {
+				for _, f := range wantFolders {
+					n := 0
+					for _, g := range searched[tag] {
+						if strings.HasPrefix(f, g) {
+							n++
+						}
+					}
+					require.Equal(t, 1, n, "folder %s and tag %q are searched together exactly once", f, tag)
 				}
 			}
 		})

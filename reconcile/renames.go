@@ -169,7 +169,7 @@ func (o *observer) checkRenames(ctx context.Context, lib Library) error {
 	for _, q := range sortedKeys(probe) {
 		sel := map[string]bool{}
 		selected[q] = sel
-		err := listIDs(ctx, lib, sortedUnique(probe[q]), []string{"(" + q + ")"}, func(f *api.File) { sel[f.FileID] = true })
+		err := listIDs(ctx, lib, sortedUnique(probe[q]), []string{"(" + q + ")"}, DefaultConcurrency, func(f *api.File) { sel[f.FileID] = true })
 		if err != nil {
 			return fmt.Errorf("checking renames against searchQuery %s: %w", q, err)
 		}

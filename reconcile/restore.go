@@ -144,7 +144,7 @@ func PlanRestore(ctx context.Context, lib Library, rep *Report, path string, opt
 	ids = sortedUnique(ids)
 	now := make(map[string]current, len(ids))
 	scanned := 0
-	err := listIDs(ctx, lib, ids, nil, func(f *api.File) {
+	err := listIDs(ctx, lib, ids, nil, DefaultConcurrency, func(f *api.File) {
 		scanned++
 		if _, ok := slices.BinarySearch(ids, f.FileID); ok {
 			now[f.FileID] = current{path: f.FilePath, tags: f.Tags}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"strings"
 	"sync"
@@ -66,9 +67,11 @@ func (g globalOptions) logger(w io.Writer) (*slog.Logger, error) {
 // was not given; otherwise it draws nothing, and its lines for people are
 // written as they are. While listing (an unknown total) it shows the files
 // read so far and the read rate; while applying, the files done of the
-// total, the removeTags calls sent, the rate and the time left. A note, such
-// as a wait being counted down, follows the label. It is safe for
-// concurrent use.
+// total, the calls sent, the rate and the time left. The rate is measured
+// (rateMeter), never predicted, and the display is redrawn every
+// redrawEvery even when nothing ends, so a stall shows as a falling rate
+// rather than a frozen one. A note, such as a wait being counted down,
+// follows the label. It is safe for concurrent use.
 type progress struct {
 	w  io.Writer
 	on bool
@@ -77,11 +80,18 @@ type progress struct {
 	bar         *progressbar.ProgressBar
 	description string
 	total       int
-	n           int
-	calls       func() int64 // removeTags calls sent so far, if known
-	note        string       // shown after the label; "" for none
-	noteLine    bool         // the note is drawn on a line of its own
+	n           int          // steps done so far
+	calls       func() int64 // calls sent so far, if known
+	meter       rateMeter
+	note        string        // shown after the label; "" for none
+	noteLine    bool          // the note is drawn on a line of its own
+	stop        chan struct{} // closed by finish: ends the redraws
+	redrawn     chan struct{} // closed when the redraws have ended
 }
+
+// redrawEvery is how often the progress display is redrawn while nothing
+// happens.
+const redrawEvery = 500 * time.Millisecond
 
 func newProgress(g globalOptions, stderr io.Writer) *progress {
 	return &progress{w: stderr, on: progressEnabled(g.Quiet, isTerminal(stderr))}
@@ -99,34 +109,67 @@ func (p *progress) start(total int, description string, calls func() int64) {
 	if !p.on {
 		return
 	}
+	p.finish()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.finishLocked()
+	now := time.Now()
 	p.description, p.total, p.calls, p.n = description, total, calls, 0
+	p.meter = rateMeter{window: rateWindow}
+	p.meter.add(now, 0)
 	opts := []progressbar.Option{
 		progressbar.OptionSetWriter(p.w),
-		progressbar.OptionSetDescription(p.label()),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("files"),
+		progressbar.OptionSetDescription(p.label(now)),
 		progressbar.OptionThrottle(100 * time.Millisecond),
 		progressbar.OptionClearOnFinish(),
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionSetRenderBlankState(true),
+		// The bar's own estimates follow its last few updates and jump;
+		// the label says the measured rate and the time left instead.
+		progressbar.OptionSetPredictTime(false),
+		progressbar.OptionSetElapsedTime(true),
 	}
 	if total >= 0 {
-		opts = append(opts, progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true))
+		opts = append(opts, progressbar.OptionShowCount())
 	}
 	p.bar = progressbar.NewOptions(total, opts...)
+	p.stop, p.redrawn = make(chan struct{}), make(chan struct{})
+	go p.redraw(p.bar, p.stop, p.redrawn)
 }
 
-// label is the text in front of the bar.
-func (p *progress) label() string {
+// redraw describes bar again every redrawEvery until stop is closed.
+func (p *progress) redraw(bar *progressbar.ProgressBar, stop, done chan struct{}) {
+	defer close(done)
+	t := time.NewTicker(redrawEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			p.mu.Lock()
+			if p.bar == bar {
+				bar.Describe(p.label(now))
+			}
+			p.mu.Unlock()
+		}
+	}
+}
+
+// label is the text in front of the bar at now; p.mu is held.
+func (p *progress) label(now time.Time) string {
 	s := p.description
 	if p.total < 0 {
 		s += ": " + english.Plural(p.n, "file", "files") + " read"
 	}
 	if p.calls != nil {
 		s += ", " + english.Plural(int(p.calls()), "call", "calls")
+	}
+	if rate := p.meter.rate(now); rate > 0 {
+		s += fmt.Sprintf(", %s files/s", english.Thousands(int(math.Round(rate))))
+		if p.total > p.n {
+			left := time.Duration(float64(p.total-p.n) / rate * float64(time.Second))
+			s += ", about " + left.Round(time.Second).String() + " left"
+		}
 	}
 	if p.note != "" {
 		s += "; " + p.note
@@ -138,13 +181,14 @@ func (p *progress) label() string {
 func (p *progress) set(n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.n = n
-	if p.bar != nil {
-		if p.total < 0 || p.calls != nil || p.note != "" {
-			p.bar.Describe(p.label())
-		}
-		_ = p.bar.Set(n)
+	if p.bar == nil {
+		return
 	}
+	now := time.Now()
+	p.n = n
+	p.meter.add(now, n)
+	_ = p.bar.Set(n)
+	p.bar.Describe(p.label(now))
 }
 
 // setNote shows s after the label, or on a line of its own when no bar is
@@ -157,7 +201,7 @@ func (p *progress) setNote(s string) {
 	defer p.mu.Unlock()
 	p.note = s
 	if p.bar != nil {
-		p.bar.Describe(p.label())
+		p.bar.Describe(p.label(time.Now()))
 		_ = p.bar.Set(p.n)
 		return
 	}
@@ -176,32 +220,82 @@ func (p *progress) say(line string) {
 	}
 	fmt.Fprintln(p.w, line)
 	if p.bar != nil {
-		p.bar.Describe(p.label())
+		p.bar.Describe(p.label(time.Now()))
 		_ = p.bar.Set(p.n)
 	} else if p.noteLine {
 		fmt.Fprint(p.w, p.note)
 	}
 }
 
-// finish removes the bar.
+// finish removes the bar and ends its redraws.
 func (p *progress) finish() {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.finishLocked()
+	bar, stop, redrawn := p.bar, p.stop, p.redrawn
+	p.bar = nil
+	p.mu.Unlock()
+	if bar == nil {
+		return
+	}
+	close(stop)
+	<-redrawn
+	_ = bar.Finish()
+	_ = bar.Clear()
 }
 
-func (p *progress) finishLocked() {
-	if p.bar != nil {
-		_ = p.bar.Finish()
-		_ = p.bar.Clear()
-		p.bar = nil
+// rateWindow is how far back a rate is measured.
+const rateWindow = 10 * time.Second
+
+// rateMeter measures a rate of work done: the steps done since the last
+// sample at least window old (or since the first sample), over the time
+// since then, up to the moment asked. So it follows what was done, moves
+// smoothly when work ends in bursts, and falls while nothing ends.
+type rateMeter struct {
+	window  time.Duration
+	samples []rateSample // in time order; the oldest is at most window older than the second oldest
+}
+
+// rateSample is the steps done at a moment.
+type rateSample struct {
+	at time.Time
+	n  int
+}
+
+// add records that n steps were done at at.
+func (m *rateMeter) add(at time.Time, n int) {
+	m.samples = append(m.samples, rateSample{at: at, n: n})
+	// Keep one sample at least window old, and everything after it.
+	drop := 0
+	for drop+1 < len(m.samples) && at.Sub(m.samples[drop+1].at) >= m.window {
+		drop++
 	}
+	m.samples = m.samples[drop:]
+}
+
+// rate returns the steps per second done over the last window (at least),
+// as of now; 0 before any time has passed.
+func (m *rateMeter) rate(now time.Time) float64 {
+	if len(m.samples) == 0 {
+		return 0
+	}
+	base := m.samples[0]
+	for _, s := range m.samples[1:] {
+		if now.Sub(s.at) < m.window {
+			break
+		}
+		base = s
+	}
+	last := m.samples[len(m.samples)-1]
+	elapsed := now.Sub(base.at).Seconds()
+	if elapsed <= 0 {
+		return 0
+	}
+	return float64(last.n-base.n) / elapsed
 }
 
 // confirm asks on the terminal and reports whether the user typed "yes".
 // It returns false, without waiting for the answer, once ctx ends.
 func confirm(ctx context.Context, in io.Reader, out io.Writer, question string) bool {
-	fmt.Fprintf(out, "%s\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", question)
+	fmt.Fprintf(out, "%s Type yes to go ahead; any other answer changes nothing.\n> ", question)
 	answer := make(chan string, 1)
 	go func() {
 		line, _ := bufio.NewReader(in).ReadString('\n')
