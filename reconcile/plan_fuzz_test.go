@@ -41,7 +41,7 @@ func FuzzReadPlan(f *testing.F) {
 			if len(b.FileIDs) == 0 || len(b.FileIDs) > api.MaxRemoveTagsFiles || len(b.Tags) == 0 {
 				t.Fatalf("ReadPlan accepted batch %d with %d files and %d tags", i+1, len(b.FileIDs), len(b.Tags))
 			}
-			if b.Endpoint != "" && b.Endpoint != reconcile.EndpointRemoveTags {
+			if !slices.Contains([]string{"", reconcile.EndpointRemoveTags, reconcile.EndpointAddTags, reconcile.EndpointRemoveAITags}, b.Endpoint) {
 				t.Fatalf("ReadPlan accepted batch %d for endpoint %q", i+1, b.Endpoint)
 			}
 			if slices.Contains(b.Tags, "") {
