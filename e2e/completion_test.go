@@ -170,7 +170,7 @@ source <(tagprune completion zsh)
 		current     int
 		want        string
 	}{
-		{"APartialCommand", "tagprune pl", 2, "plan:show which tags would be removed (a dry run: only read requests)\n"},
+		{"APartialCommand", "tagprune pl", 2, "plan:show what apply would change (a dry run: only read requests)\n"},
 		{"AFlagValue", "tagprune plan --format=j", 3, "--format=json\n"},
 		{"FilesAreZshsOwn", "tagprune apply pl", 3, "FILES\n"},
 	}
@@ -196,7 +196,7 @@ func TestFishCompletes(t *testing.T) {
 	tests := []struct {
 		name, line, want string
 	}{
-		{"APartialCommand", "tagprune pl", "plan\tshow which tags would be removed (a dry run: only read requests)\n"},
+		{"APartialCommand", "tagprune pl", "plan\tshow what apply would change (a dry run: only read requests)\n"},
 		{"AFlagValue", "tagprune plan --format ", "json\nmarkdown\ntext\n"},
 		{"FilesAreFishsOwn", "tagprune plan -f examples/manifest.y", "examples/manifest.yaml\n"},
 	}

@@ -88,15 +88,18 @@ func newApp(e *env) *urfave.App {
 	app := &urfave.App{
 		Name:  "tagprune",
 		Usage: "keep an ImageKit library's tags in line with a manifest kept in git",
-		Description: `A manifest lists the tags that must not appear on groups of files. 'plan'
-shows what would be removed, 'apply' removes it through ImageKit's bulk Remove
-Tags API and writes a report. Run 'tagprune COMMAND --help' for a command's flags.
+		Description: `A manifest names, for groups of files, the tags they must not carry, and
+optionally tags to rename and AITags to drop. 'plan' shows what would change and
+changes nothing; 'apply' makes those changes through ImageKit's bulk tag calls
+and writes a report; 'restore' undoes an apply from its report. Run
+'tagprune COMMAND --help' for a command's flags.
 
 Examples:
   tagprune plan -f examples/manifest.yaml --library examples/library.json   # try it offline
   tagprune validate -f tagprune.yaml
   IMAGEKIT_PRIVATE_KEY=... tagprune plan -f tagprune.yaml --detailed-exitcode
-  IMAGEKIT_PRIVATE_KEY=... tagprune apply -f tagprune.yaml --auto-approve
+  IMAGEKIT_PRIVATE_KEY=... tagprune apply -f tagprune.yaml --auto-approve --max-changes 500
+  IMAGEKIT_PRIVATE_KEY=... tagprune restore tagprune-report.json --dry-run
   tagprune --log-level debug plan -f tagprune.yaml --library library.json`,
 		Version:              versionString(e.build),
 		Reader:               s.In,

@@ -32,14 +32,20 @@ type applyOptions struct {
 func applyCommand(e *env) *urfave.Command {
 	return &urfave.Command{
 		Name:  "apply",
-		Usage: "remove the forbidden tags through the bulk Remove Tags API and write a report",
+		Usage: "make the planned changes through ImageKit's bulk tag calls and write a report",
 		UsageText: "tagprune apply -f PATH... [--rule NAME]... [--auto-approve] [--report FILE] [--concurrency N] [--max-changes N] [--batch-size N]\n" +
 			"tagprune apply PLANFILE [--report FILE] [--concurrency N] [--max-changes N]",
 		Description: `With -f, plans, shows the plan and asks for confirmation on a terminal
 (without a terminal it refuses unless --auto-approve is given). With PLANFILE, applies
-exactly that saved plan after checking that it is still current: exit 4, nothing
-changed, when a planned file's removals would now differ. --max-changes N refuses,
-changing nothing, a plan (made now or saved) that changes more than N files.
+exactly that saved plan, without asking, once it has checked it. A plan made from
+another API URL or library file, or whose calls are not what its own rules give, is
+refused (exit 1). A plan the library has moved away from (a planned file's removals,
+the rules behind them or the tags forbidden for it changed) is stale (exit 4). Either
+way nothing is sent. --max-changes N refuses, changing nothing, a plan (made now or
+saved) that changes more than N files.
+
+Renames add their new tags first, then the removals run: a failure in between
+loses nothing, and a second apply finishes the job.
 
 --rule NAME (with -f) applies only the rules NAME selects (a glob selects every rule
 it matches), for break-glass runs; a saved plan already holds the filter it was
@@ -60,13 +66,14 @@ Examples:
 		Flags: withGlobal(append([]urfave.Flag{
 			manifestFlag(),
 			ruleFlag(),
-			&urfave.BoolFlag{Name: flagAutoApprove, Usage: "apply without asking (required when stdin is not a terminal)"},
+			&urfave.BoolFlag{Name: flagAutoApprove, Usage: "with -f, apply without asking (required when stdin is not a terminal); not with a PLANFILE, which never asks"},
 			reportFlag("report `FILE` (default " + defaultReport + ")"),
-			&urfave.IntFlag{Name: flagConcurrency, Value: reconcile.DefaultConcurrency, Usage: "removeTags calls in flight at most"},
+			&urfave.IntFlag{Name: flagConcurrency, Value: reconcile.DefaultConcurrency,
+				Usage: fmt.Sprintf("at most `N` calls in flight (removeTags, addTags, removeAITags, and a saved plan's reads), 1..%d", maxConcurrency)},
 			&urfave.IntFlag{Name: flagMaxChanges, Value: noLimit, Usage: fmt.Sprintf("refuse to apply a plan that changes more than `N` files (%d: no limit)", noLimit)},
 			batchSizeFlag(),
 			&urfave.DurationFlag{Name: flagGrace, Value: reconcile.DefaultGrace,
-				Usage: "on SIGINT/SIGTERM, how long calls in flight may take to finish (a second signal abandons them)"},
+				Usage: "on SIGINT/SIGTERM, how long (`DUR`) calls in flight may take to finish; a second signal abandons them"},
 		}, sourceFlags()...)...),
 		Action: func(c *urfave.Context) error {
 			o, err := parseApply(c)

@@ -43,7 +43,8 @@ func completionCommand(e *env) *urfave.Command {
 flag values, and the rule names of the manifests given with -f. The script
 asks tagprune itself at each TAB, so it stays right after an upgrade.
 
-Load it in the current shell, or install it for every new one:
+Per shell, the first line is for the shell you are in, the second saves the script
+where new shells find it:
   bash:  source <(tagprune completion bash)
          tagprune completion bash > ~/.local/share/bash-completion/completions/tagprune
   zsh:   source <(tagprune completion zsh)          # after compinit
@@ -293,7 +294,7 @@ func flagCandidates(t *typed, prefix string) []candidate {
 				spelled = "-" + n
 			}
 			if strings.HasPrefix(spelled, prefix) {
-				out = append(out, candidate{value: spelled, desc: usageOf(f)})
+				out = append(out, candidate{value: spelled, desc: strings.ReplaceAll(usageOf(f), "`", "")})
 			}
 		}
 	}

@@ -102,9 +102,10 @@ func TestWriteCompletionsPerShell(t *testing.T) {
 		want  string
 	}{
 		{"", []string{"pl"}, "plan\n"},
-		{"zsh", []string{"pl"}, "plan:show which tags would be removed (a dry run: only read requests)\n"},
-		{"fish", []string{"pl"}, "plan\tshow which tags would be removed (a dry run: only read requests)\n"},
+		{"zsh", []string{"pl"}, "plan:show what apply would change (a dry run: only read requests)\n"},
+		{"fish", []string{"pl"}, "plan\tshow what apply would change (a dry run: only read requests)\n"},
 		{"zsh", []string{"plan", "--format", "t"}, "text\n"},
+		{"zsh", []string{"plan", "--ou"}, "--out:save the plan to PLANFILE for 'tagprune apply PLANFILE'\n"},
 		{"bash", []string{"plan", "-f", exampleManifest, "--rule", "release"},
 			"release-legal-hold\n"},
 		{"fish", []string{"plan", "-f", exampleManifest, "--rule", "release"},

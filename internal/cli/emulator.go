@@ -31,8 +31,8 @@ type emulatorOptions struct {
 func emulatorCommand(e *env) *urfave.Command {
 	flags := []urfave.Flag{
 		&urfave.StringFlag{Name: flagData, TakesFile: true, Usage: "library `FILE` (a JSON array of ImageKit file objects)"},
-		&urfave.StringFlag{Name: flagAddr, Value: imagekittest.DefaultAddr, Usage: "listen address; port 0 picks a free port"},
-		&urfave.BoolFlag{Name: flagSave, Usage: "write the library back to --data on shutdown"},
+		&urfave.StringFlag{Name: flagAddr, Value: imagekittest.DefaultAddr, Usage: "listen address `HOST:PORT`; port 0 picks a free port"},
+		&urfave.BoolFlag{Name: flagSave, Usage: "write the library back to --data on shutdown (SIGINT or SIGTERM)"},
 	}
 	for _, s := range imagekittest.Settings() {
 		flags = append(flags, settingFlag(s))
@@ -43,7 +43,9 @@ func emulatorCommand(e *env) *urfave.Command {
 		UsageText: "tagprune emulator --data FILE [--addr HOST:PORT] [--private-key KEY] [--rate-limit N] [--latency DUR] [--fail-rate P] [--partial-rate P] [--seed N] [--save]",
 		Description: `Serves the library in FILE with the ImageKit API's endpoints, shapes, status
 codes and rate-limit headers. The first line on stdout is "listening on http://HOST:PORT".
-Faults are deterministic for a given --seed.
+GET /_emulator/stats and GET /_emulator/requests (no auth) say what it was asked.
+Faults are deterministic for a given --seed. --save writes the library back to FILE
+on SIGINT or SIGTERM; without it the file is never written.
 
 Examples:
   tagprune emulator --data examples/library.json --addr 127.0.0.1:8080

@@ -26,11 +26,13 @@ type exportOptions struct {
 func exportCommand(e *env) *urfave.Command {
 	return &urfave.Command{
 		Name:      "export",
-		Usage:     "snapshot the library (files with their tags) to a JSON file for --library",
+		Usage:     "snapshot the library's file objects to a JSON file for --library",
 		UsageText: "tagprune export --out library.json [--path /folder/]",
 		Description: `Streams every file of the library (or of one folder and its subfolders)
 into a JSON file in the emulator's format, so that manifests can be tried offline
-with --library. Only read requests are sent.
+with --library. Each file object is written as the API sent it, every field kept,
+so a searchQuery selects the same files offline. Folders and file versions are
+left out. Only read requests are sent.
 
 Examples:
   tagprune export --out library.json
@@ -38,7 +40,7 @@ Examples:
   tagprune plan -f tagprune.yaml --library products.json`,
 		Flags: withGlobal(append([]urfave.Flag{
 			&urfave.StringFlag{Name: flagOut, TakesFile: true, Usage: "write the snapshot to `FILE` (atomically)"},
-			&urfave.StringFlag{Name: flagPath, Value: wholeLibrary, Usage: "only this folder and its subfolders"},
+			&urfave.StringFlag{Name: flagPath, Value: wholeLibrary, Usage: "only this `FOLDER` and its subfolders"},
 		}, sourceFlags()...)...),
 		Action: func(c *urfave.Context) error {
 			o, err := parseExport(c)

@@ -69,8 +69,8 @@ type globalOptions struct {
 // globalFlags are accepted before the command name and after it.
 func globalFlags() []urfave.Flag {
 	return []urfave.Flag{
-		&urfave.StringFlag{Name: flagLogLevel, Value: defaultLogLevel, Usage: "log level: debug, info, warn or error (logs go to stderr)"},
-		&urfave.StringFlag{Name: flagLogFormat, Value: defaultLogFormat, Usage: "log format: text or json"},
+		&urfave.StringFlag{Name: flagLogLevel, Value: defaultLogLevel, Usage: "log level (`LEVEL`): debug, info, warn or error (logs go to stderr)"},
+		&urfave.StringFlag{Name: flagLogFormat, Value: defaultLogFormat, Usage: "log format (`FORMAT`): text or json"},
 		&urfave.BoolFlag{Name: flagNoColor, Usage: "never colour the output (NO_COLOR is honoured too)"},
 		&urfave.BoolFlag{Name: flagQuiet, Aliases: []string{"q"}, Usage: "no progress bars"},
 	}
@@ -133,7 +133,7 @@ type sourceOptions struct {
 func sourceFlags() []urfave.Flag {
 	return []urfave.Flag{
 		&urfave.StringFlag{Name: flagAPIURL, EnvVars: []string{envAPIURL}, Value: api.DefaultBaseURL,
-			Usage: "ImageKit API base URL; plain http:// only for loopback hosts"},
+			Usage: "ImageKit API base `URL`; plain http:// only for loopback hosts"},
 		&urfave.StringFlag{Name: flagPrivateKeyFile, Usage: "read the private API key from `FILE` (else " + envPrivateKey + ")", TakesFile: true},
 		&urfave.StringFlag{Name: flagLibrary, Usage: "work on a local library snapshot `FILE` (JSON) instead of the API; no key needed", TakesFile: true},
 		&urfave.DurationFlag{Name: flagTimeout, Value: api.DefaultTimeout,
@@ -172,7 +172,7 @@ func reportFlag(usage string) urfave.Flag {
 
 func batchSizeFlag() urfave.Flag {
 	return &urfave.IntFlag{Name: flagBatchSize, Value: api.MaxRemoveTagsFiles,
-		Usage: fmt.Sprintf("files per call (removeTags, addTags, removeAITags), 1..%d", api.MaxRemoveTagsFiles)}
+		Usage: fmt.Sprintf("at most `N` files per call (removeTags, addTags, removeAITags), 1..%d", api.MaxRemoveTagsFiles)}
 }
 
 // checkBatchSize refuses a --batch-size the API would refuse.

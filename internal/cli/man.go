@@ -49,7 +49,7 @@ var environment = []struct{ name, what string }{
 	{"IMAGEKIT_PRIVATE_KEY", "the ImageKit private API key (or --private-key-file FILE); it never appears in any output"},
 	{"IMAGEKIT_API_URL", "the API base URL, as --api-url"},
 	{"NO_COLOR", "when set and not empty, no colour, as --no-color"},
-	{"GITHUB_STEP_SUMMARY", "when set (GitHub Actions), plan and apply append their markdown summary to that file"},
+	{"GITHUB_STEP_SUMMARY", "when set (GitHub Actions), plan, apply and restore append their markdown summary to that file"},
 }
 
 // manPage renders app as a roff manual page. urfave/cli's own generator

@@ -31,10 +31,15 @@ type planOptions struct {
 func planCommand(e *env) *urfave.Command {
 	return &urfave.Command{
 		Name:      "plan",
-		Usage:     "show which tags would be removed (a dry run: only read requests)",
+		Usage:     "show what apply would change (a dry run: only read requests)",
 		UsageText: "tagprune plan -f PATH... [--rule NAME]... [--out PLANFILE] [--format text|json|markdown] [--detailed-exitcode] [--report FILE]",
-		Description: `Reads the library and prints, per rule and per file, the tags that apply
-would remove, then a summary line. Nothing is changed.
+		Description: `Reads the library and prints, rule by rule and file by file, what apply would
+do: the tags it would remove (-), the renames (~) and the AITags it would remove,
+then a summary line with the counts and the calls. An allowlist rule also gets a
+line saying which tags it would remove most often. Nothing is changed.
+
+--out PLANFILE saves the plan and prints the exact command that applies it.
+--detailed-exitcode exits 2 when there is something to change, for drift checks.
 
 --rule NAME limits the plan to the rules NAME selects (a glob selects every rule it
 matches), like Terraform's -target: for break-glass runs. The plan records the filter
@@ -50,7 +55,7 @@ Examples:
 			manifestFlag(),
 			ruleFlag(),
 			&urfave.StringFlag{Name: flagOut, Usage: "save the plan to `PLANFILE` for 'tagprune apply PLANFILE'", TakesFile: true},
-			&urfave.StringFlag{Name: flagFormat, Value: defaultFormat, Usage: "output: text, json (the plan document) or markdown (a pull-request comment)"},
+			&urfave.StringFlag{Name: flagFormat, Value: defaultFormat, Usage: "output `FORMAT`: text, json (the plan document) or markdown (a pull-request comment)"},
 			&urfave.BoolFlag{Name: flagDetailedExitcode, Usage: "exit 0 when there are no changes, 2 when there are, 1 on error"},
 			reportFlag("also write a report `FILE`"),
 			batchSizeFlag(),

@@ -37,12 +37,13 @@ func restoreCommand(e *env) *urfave.Command {
 		Name:      "restore",
 		Usage:     "undo an apply: add back the tags its report says it removed",
 		UsageText: "tagprune restore REPORT [--auto-approve] [--dry-run] [--report FILE] [--concurrency N]",
-		Description: `Reads the report an apply wrote and undoes what it did: for every file,
-the tags it removed are added back (through addTags) and the tags its renames
+		Description: `Reads the report an apply wrote and undoes what the API confirmed: for every
+file, the tags it removed are added back (through addTags) and the tags its renames
 added are removed (only those: never a tag the file had before). The files are
 read first, and only what is missing is added back, so a second restore finds
 nothing to do. Files deleted since are 'missing'. AITags cannot be added back
-(ImageKit has no such call): they are listed as not restorable.
+(ImageKit has no such call): they are listed as not restorable. The report of an
+interrupted or failed apply works too, and so does the report of a restore.
 
 Like apply -f, it shows what it would do and asks for confirmation on a
 terminal; without a terminal it refuses unless --auto-approve is given.
@@ -58,8 +59,10 @@ Examples:
 			&urfave.BoolFlag{Name: flagAutoApprove, Usage: "restore without asking (required when stdin is not a terminal)"},
 			&urfave.BoolFlag{Name: flagDryRun, Usage: "only show what would be restored; change nothing"},
 			reportFlag("report `FILE` (default " + defaultRestoreReport + "; with --dry-run, none unless given)"),
-			&urfave.IntFlag{Name: flagConcurrency, Value: reconcile.DefaultConcurrency, Usage: "addTags and removeTags calls in flight at most"},
-			&urfave.DurationFlag{Name: flagGrace, Value: reconcile.DefaultGrace, Usage: "on SIGINT/SIGTERM, how long calls in flight may take to finish"},
+			&urfave.IntFlag{Name: flagConcurrency, Value: reconcile.DefaultConcurrency,
+				Usage: fmt.Sprintf("at most `N` addTags and removeTags calls in flight, 1..%d", maxConcurrency)},
+			&urfave.DurationFlag{Name: flagGrace, Value: reconcile.DefaultGrace,
+				Usage: "on SIGINT/SIGTERM, how long (`DUR`) calls in flight may take to finish; a second signal abandons them"},
 		}, sourceFlags()...)...),
 		Action: func(c *urfave.Context) error {
 			o, err := parseRestore(c)

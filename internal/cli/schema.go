@@ -11,8 +11,9 @@ func schemaCommand(e *env) *urfave.Command {
 		Name:      "schema",
 		Usage:     "print the JSON Schema of the manifest format (for editor completion)",
 		UsageText: "tagprune schema > tagprune.schema.json",
-		Description: `Prints a JSON Schema (draft 2020-12) generated from the types the manifest
-loader decodes into. Point your editor at it with a first line such as:
+		Description: `Prints the JSON Schema (draft 2020-12) of the manifest format, as built into
+this binary. Save it next to your manifests and name it on a manifest's first line,
+so that editors with the YAML language server complete and check keys:
   # yaml-language-server: $schema=./tagprune.schema.json
 
 Examples:

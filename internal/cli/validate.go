@@ -42,7 +42,7 @@ Examples:
   tagprune validate -f manifests/ --format github   # annotations on a pull request`,
 		Flags: withGlobal(
 			manifestFlag(),
-			&urfave.StringFlag{Name: flagFormat, Value: defaultFormat, Usage: "error format: text, or github (::error and ::warning annotations)"},
+			&urfave.StringFlag{Name: flagFormat, Value: defaultFormat, Usage: "output `FORMAT`: text, or github (::error and ::warning annotations on a pull request)"},
 		),
 		Action: func(c *urfave.Context) error {
 			o, err := parseValidate(c)
