@@ -69,9 +69,22 @@ func (o *output) next() (string, <-chan struct{}) {
 // first, or after a minute.
 func (r *running) waitStderr(t *testing.T, s string) string {
 	t.Helper()
+	return r.waitLine(t, &r.stderr, "stderr", s)
+}
+
+// waitStdout is waitStderr for stdout.
+func (r *running) waitStdout(t *testing.T, s string) string {
+	t.Helper()
+	return r.waitLine(t, &r.stdout, "stdout", s)
+}
+
+// waitLine waits until the process has written a line containing s on o
+// (named name in messages), and returns that line.
+func (r *running) waitLine(t *testing.T, o *output, name, s string) string {
+	t.Helper()
 	deadline := time.After(time.Minute)
 	for {
-		text, changed := r.stderr.next()
+		text, changed := o.next()
 		if i := strings.Index(text, s); i >= 0 {
 			if end := strings.IndexByte(text[i:], '\n'); end >= 0 {
 				start := strings.LastIndexByte(text[:i], '\n') + 1
@@ -81,12 +94,12 @@ func (r *running) waitStderr(t *testing.T, s string) string {
 		select {
 		case <-changed:
 		case <-r.done:
-			if text, _ := r.stderr.next(); strings.Contains(text, s) {
+			if text, _ := o.next(); strings.Contains(text, s) {
 				continue
 			}
-			t.Fatalf("tagprune ended without writing %q on stderr:\n%s\nstdout:\n%s", s, r.stderr.String(), r.stdout.String())
+			t.Fatalf("tagprune ended without writing %q on %s:\nstderr:\n%s\nstdout:\n%s", s, name, r.stderr.String(), r.stdout.String())
 		case <-deadline:
-			t.Fatalf("tagprune wrote no %q on stderr within a minute:\n%s", s, r.stderr.String())
+			t.Fatalf("tagprune wrote no %q on %s within a minute:\nstderr:\n%s\nstdout:\n%s", s, name, r.stderr.String(), r.stdout.String())
 		}
 	}
 }

@@ -64,7 +64,7 @@ type StaleError struct {
 func (e *StaleError) Error() string {
 	s := e.Check.Stale
 	var b strings.Builder
-	fmt.Fprintf(&b, "plan is stale: %d of %d planned files changed since it was made", len(s), e.Check.Checked)
+	fmt.Fprintf(&b, "%d of %d planned files changed since the plan was made", len(s), e.Check.Checked)
 	for i, f := range s {
 		if i == 3 {
 			fmt.Fprintf(&b, "; and %d more", len(s)-3)

@@ -128,11 +128,15 @@ func runEmulator(ctx context.Context, e *env, o *emulatorOptions) error {
 		"removeTags", st.Requests.RemoveTags, "addTags", st.Requests.AddTags,
 		"removeAITags", st.Requests.RemoveAITags, "delete", st.Requests.Delete,
 		"rateLimited", st.RateLimited, "faults", st.Faults)
-	if o.Save && lib.Changed() {
+	switch {
+	case !o.Save:
+	case !lib.Changed():
+		fmt.Fprintf(e.Err, "Nothing changed: %s is left as it was.\n", o.Data)
+	default:
 		if err := writeLibrary(o.Data, lib); err != nil {
 			return fmt.Errorf("save the library to %s: %w", o.Data, err)
 		}
-		logger.Info("library saved", "data", o.Data)
+		fmt.Fprintf(e.Err, "Saved the library to %s.\n", o.Data)
 	}
 	return nil
 }

@@ -148,6 +148,9 @@ func planHint(err error) string {
 		rename   *reconcile.RenameConflictError
 	)
 	switch {
+	case errors.As(err, &stale) && appliedAlready(stale):
+		return "every planned file has already lost what the plan would remove: the plan was probably applied already; " +
+			"tagprune plan shows whether anything is left to do"
 	case errors.As(err, &stale):
 		return "the library changed since the plan was made: make the plan again (tagprune plan --out PLANFILE), review it, and apply the new one"
 	case errors.As(err, &source):
@@ -161,6 +164,21 @@ func planHint(err error) string {
 			"or narrow the files of one of the rules, then run tagprune plan again"
 	}
 	return ""
+}
+
+// appliedAlready reports whether every planned file of a stale plan would
+// now lose nothing, as when the same plan was applied before.
+func appliedAlready(stale *reconcile.StaleError) bool {
+	c := stale.Check
+	if c == nil || len(c.Stale) == 0 || len(c.Stale)+len(c.Missing) < c.Checked {
+		return false
+	}
+	for _, f := range c.Stale {
+		if len(f.NowRemove) > 0 || len(f.NowRemoveAITags) > 0 || len(f.NowAddTags) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // isTimeout reports whether a transport error is a timeout: the per-request

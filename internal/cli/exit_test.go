@@ -138,6 +138,22 @@ func TestPrintError(t *testing.T) {
 			wantHint: "plan again",
 		},
 		{
+			name: "PlanAppliedTwiceSaysSo",
+			err: fmt.Errorf("refused a stale plan: %w", &reconcile.StaleError{Check: &reconcile.PlanCheck{Checked: 2, Stale: []reconcile.StaleFile{
+				{FileID: "a", RemoveTags: []string{"x"}}, {FileID: "b", RemoveTags: []string{"x"}},
+			}}}),
+			want:     []string{"applied already"},
+			wantHint: "the plan was probably applied already",
+		},
+		{
+			name: "APlanWithSomethingLeftIsOnlyStale",
+			err: fmt.Errorf("refused a stale plan: %w", &reconcile.StaleError{Check: &reconcile.PlanCheck{Checked: 2, Stale: []reconcile.StaleFile{
+				{FileID: "a", RemoveTags: []string{"x"}, NowRemove: []string{"y"}}, {FileID: "b", RemoveTags: []string{"x"}},
+			}}}),
+			want:     []string{"plan again"},
+			wantNone: []string{"applied already"},
+		},
+		{
 			name:     "StoppedCallGetsNoHint",
 			err:      &api.Error{Op: "remove tags", URL: "https://api.example/v1/files/removeTags", Kind: api.ErrStopped, Err: context.Canceled},
 			want:     []string{"Error: "},
