@@ -1,0 +1,261 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tagprune/tagprune/api"
+	"github.com/tagprune/tagprune/api/imagekittest"
+	"github.com/tagprune/tagprune/manifest"
+)
+
+// chars counts the characters of tags the way this test reads the limit:
+// code points, added up.
+func chars(tags []string) int {
+	n := 0
+	for _, t := range tags {
+		n += utf8.RuneCountInString(t)
+	}
+	return n
+}
+
+// strayTag returns a tag of exactly n characters that starts with prefix.
+func strayTag(prefix string, n int) string {
+	return prefix + strings.Repeat("s", n-utf8.RuneCountInString(prefix))
+}
+
+// requireWithinLimit checks every batch of p: at most size files, none
+// twice, tags adding up to at most MaxTagsLength characters.
+func requireWithinLimit(t *testing.T, p *Plan, size int) {
+	t.Helper()
+	for i, b := range p.Batches {
+		require.NotEmpty(t, b.FileIDs, "batch %d", i+1)
+		require.LessOrEqual(t, len(b.FileIDs), size, "batch %d", i+1)
+		require.Len(t, slices.Compact(slices.Sorted(slices.Values(b.FileIDs))), len(b.FileIDs), "batch %d names a file twice", i+1)
+		require.LessOrEqual(t, chars(b.Tags), 500, "batch %d (%s) carries %d characters", i+1, b.Endpoint, chars(b.Tags))
+	}
+}
+
+// requireCovered checks that every item a change needs of each endpoint,
+// but those longer than 500 characters, is in a batch of that endpoint
+// that names the file.
+func requireCovered(t *testing.T, p *Plan) {
+	t.Helper()
+	got := map[string]map[string]bool{}
+	for _, b := range p.Batches {
+		for _, id := range b.FileIDs {
+			for _, tag := range b.Tags {
+				k := endpointOf(b) + " " + id
+				if got[k] == nil {
+					got[k] = map[string]bool{}
+				}
+				got[k][tag] = true
+			}
+		}
+	}
+	for _, c := range p.Changes {
+		for ep, items := range map[string][]string{EndpointAddTags: c.AddTags, EndpointRemoveTags: c.RemoveTags, EndpointRemoveAITags: c.RemoveAITags} {
+			for _, it := range items {
+				if utf8.RuneCountInString(it) > 500 {
+					continue
+				}
+				require.True(t, got[ep+" "+c.FileID][it], "%s of %q to %s is in no batch", ep, it, c.FileID)
+			}
+		}
+	}
+}
+
+// TestTagsLengthAgreesWithTheEmulator checks that the limit batching keeps
+// is the emulator's, counted the same way: tags of exactly MaxTagsLength
+// characters, some of them non-ASCII (two and four bytes in UTF-8, one of
+// them two UTF-16 units), go through in one call, and one character more
+// is refused.
+func TestTagsLengthAgreesWithTheEmulator(t *testing.T) {
+	require.Equal(t, imagekittest.DefaultMaxTagsLength, MaxTagsLength)
+	wide := []string{strings.Repeat("é", 100), strings.Repeat("𝄞", 100), strings.Repeat("ü", 99)}
+	for _, tt := range []struct {
+		name string
+		last string // the last tag, after wide
+		ok   bool
+	}{
+		{"500 characters are accepted", strings.Repeat("a", 201), true},
+		{"501 characters are refused", strings.Repeat("a", 202), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tags := append(slices.Clone(wide), tt.last)
+			require.Equal(t, tagsLength(tags), chars(tags))
+			require.Equal(t, tt.ok, tagsLength(tags) <= MaxTagsLength)
+			lib := newTestLib(t, []imagekittest.File{file("f1", "/a/1.jpg", tags...)})
+			_, err := lib.RemoveTags(context.Background(), []string{"f1"}, tags)
+			if tt.ok {
+				require.NoError(t, err)
+				assert.Empty(t, lib.tags("f1"))
+				return
+			}
+			var ae *api.Error
+			require.ErrorAs(t, err, &ae)
+			assert.Equal(t, 400, ae.StatusCode)
+			assert.Contains(t, ae.Message, "Combined length of all tags")
+		})
+	}
+}
+
+func TestSplitNeeds(t *testing.T) {
+	tests := []struct {
+		name  string
+		items []string
+		limit int
+		want  [][]string
+	}{
+		{"items that fit are one part", []string{"a", "bb", "ccc"}, 6, [][]string{{"a", "bb", "ccc"}}},
+		{"the longest items first, each to the first part it fits", []string{"a", "bb", "ccc", "dddd"}, 5, [][]string{{"a", "dddd"}, {"bb", "ccc"}}},
+		{"items of the limit each take a part", []string{"aaa", "bbb", "ccc"}, 3, [][]string{{"aaa"}, {"bbb"}, {"ccc"}}},
+		{"code points, not bytes", []string{"ééé", "üü", "x"}, 5, [][]string{{"ééé", "üü"}, {"x"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, splitNeeds(tt.items, tt.limit))
+		})
+	}
+}
+
+// TestSplitNeedsProperties checks, on random sets, what the bound of pack
+// rests on: the parts hold every item once, each part fits in the limit
+// and is sorted, and every two parts together pass it.
+func TestSplitNeedsProperties(t *testing.T) {
+	for iter := range 500 {
+		limit := 5 + iter%40
+		var items []string
+		for k := range 1 + iter%23 {
+			items = append(items, fmt.Sprintf("%c%s", 'a'+k, strings.Repeat("x", (iter*7+k*13)%limit)))
+		}
+		slices.Sort(items)
+		parts := splitNeeds(items, limit)
+		var all []string
+		for i, part := range parts {
+			require.True(t, slices.IsSorted(part))
+			require.LessOrEqual(t, chars(part), limit, "iteration %d: part %d", iter, i)
+			for j := range i {
+				require.Greater(t, chars(part)+chars(parts[j]), limit, "iteration %d: parts %d and %d fit together", iter, j, i)
+			}
+			all = append(all, part...)
+		}
+		slices.Sort(all)
+		require.Equal(t, items, all, "iteration %d", iter)
+		if chars(items) > limit {
+			require.Less(t, len(parts), 2*chars(items)/limit+1, "iteration %d", iter)
+		}
+	}
+}
+
+// shopLibrary is the end-to-end repro: n files under /shop/, each with
+// brand-acme and three stray tags of its own (14 characters each), and a
+// rule that allows brand-* only.
+func shopLibrary(n int) ([]imagekittest.File, []manifest.Rule) {
+	var files []imagekittest.File
+	for i := range n {
+		files = append(files, file(fmt.Sprintf("s%03d", i), fmt.Sprintf("/shop/%03d.jpg", i), "brand-acme",
+			fmt.Sprintf("stray-%03d-aaaa", i), fmt.Sprintf("stray-%03d-bbbb", i), fmt.Sprintf("stray-%03d-cccc", i)))
+	}
+	return files, []manifest.Rule{allow("shop", []string{"/shop/"}, "brand-*")}
+}
+
+// TestBatchesKeepTheTagsLengthLimit plans removals, renames and AITag
+// removals whose tags, merged or even alone, pass the limit, and checks
+// that no call carries more than it, that every file gets all it needs,
+// and that applying against the emulator (which refuses longer calls)
+// converges with every call answered 200.
+func TestBatchesKeepTheTagsLengthLimit(t *testing.T) {
+	many := func(prefix string, n, length int) []string {
+		var out []string
+		for i := range n {
+			out = append(out, strayTag(fmt.Sprintf("%s%02d-", prefix, i), length))
+		}
+		return out
+	}
+	oneShop, oneShopRules := shopLibrary(60)
+	tests := []struct {
+		name      string
+		files     []imagekittest.File
+		rules     []manifest.Rule
+		size      int
+		wantCalls map[string]int // by endpoint
+	}{
+		{
+			// 60 files x 42 characters: 11 files fit in a call, so 6
+			// calls, which is also ceil(2,520 / 500), the fewest any
+			// batching of these distinct tags can take.
+			name: "files of one forbidden set whose removals differ", files: oneShop, rules: oneShopRules, size: 50,
+			wantCalls: map[string]int{EndpointRemoveTags: 6},
+		},
+		{
+			// 12 tags of 100 characters: parts of 5, 5 and 2 tags, each
+			// a call for the three files.
+			name:      "a file whose removals alone pass the limit",
+			files:     []imagekittest.File{file("a1", "/a/1.jpg", append(many("x", 12, 100), "keep")...), file("a2", "/a/2.jpg", append(many("x", 12, 100), "keep")...), file("a3", "/a/3.jpg", many("x", 12, 100)...)},
+			rules:     []manifest.Rule{rule("x", []string{"/a/"}, nil, "x*")},
+			size:      50,
+			wantCalls: map[string]int{EndpointRemoveTags: 3},
+		},
+		{
+			name: "new tags of renames that pass the limit together",
+			files: []imagekittest.File{
+				file("r1", "/r/1.jpg", "old-1", "old-2", "old-3", "old-4"),
+				file("r2", "/r/2.jpg", "old-1", "old-2", "old-3", "old-4"),
+			},
+			rules: []manifest.Rule{renameRule("renames", []string{"/r/"},
+				"old-1", strayTag("new-1-", 200), "old-2", strayTag("new-2-", 200), "old-3", strayTag("new-3-", 200), "old-4", strayTag("new-4-", 200))},
+			size:      50,
+			wantCalls: map[string]int{EndpointAddTags: 2, EndpointRemoveTags: 1},
+		},
+		{
+			name: "AITags that pass the limit together",
+			files: []imagekittest.File{
+				withAI(file("i1", "/i/1.jpg"), many("Label", 8, 120)...),
+				withAI(file("i2", "/i/2.jpg"), many("Label", 8, 120)[:3]...),
+			},
+			rules:     []manifest.Rule{noAI("labels", []string{"/i/"}, "Label*")},
+			size:      50,
+			wantCalls: map[string]int{EndpointRemoveAITags: 3},
+		},
+		{
+			name:      "a batch size below the limit's cut",
+			files:     oneShop,
+			rules:     oneShopRules,
+			size:      7,
+			wantCalls: map[string]int{EndpointRemoveTags: 9},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lib := newTestLib(t, tt.files)
+			p, err := MakePlan(context.Background(), lib, tt.rules, PlanOptions{BatchSize: tt.size})
+			require.NoError(t, err)
+			requireWithinLimit(t, p, tt.size)
+			requireCovered(t, p)
+			require.NoError(t, CheckConsistency(p))
+			got := map[string]int{}
+			for _, b := range p.Batches {
+				got[endpointOf(b)]++
+			}
+			assert.Equal(t, tt.wantCalls, got)
+
+			r, err := Apply(context.Background(), lib, p, ApplyOptions{})
+			require.NoError(t, err)
+			assert.Equal(t, len(p.Changes), r.Summary.FilesChanged)
+			for _, b := range r.Batches {
+				assert.Equal(t, OutcomeOK, b.Outcome, "%s %v: %s", b.Endpoint, b.FileIDs, b.Error)
+			}
+			again, err := MakePlan(context.Background(), lib, tt.rules, PlanOptions{BatchSize: tt.size})
+			require.NoError(t, err)
+			assert.Empty(t, again.Changes, "a second plan finds nothing to do")
+		})
+	}
+}
