@@ -259,3 +259,78 @@ func TestBatchesKeepTheTagsLengthLimit(t *testing.T) {
 		})
 	}
 }
+
+// TestARefusedCallIsSplitIntoItsFilesTags applies a plan to a library that
+// allows fewer characters per call than the plan was made for: the API
+// refuses the call with 400, and each half is sent with its own files'
+// tags only, so that the files whose own tags fit are changed and only the
+// one whose tags alone are too long fails, with the API's message.
+func TestARefusedCallIsSplitIntoItsFilesTags(t *testing.T) {
+	var files []imagekittest.File
+	for i := range 7 {
+		files = append(files, file(fmt.Sprintf("f%d", i), fmt.Sprintf("/a/%d.jpg", i), fmt.Sprintf("junk-%d-xxxx", i), "keep"))
+	}
+	long := []string{strayTag("junk-9-a-", 15), strayTag("junk-9-b-", 15), strayTag("junk-9-c-", 15)}
+	files = append(files, file("f9", "/a/9.jpg", append(slices.Clone(long), "keep")...))
+	rules := []manifest.Rule{rule("junk", []string{"/a/"}, nil, "junk-*")}
+	lib := newTestLib(t, files, imagekittest.WithMaxTagsLength(40))
+	p, err := MakePlan(context.Background(), lib, rules, PlanOptions{})
+	require.NoError(t, err)
+	require.Len(t, p.Batches, 1, "the plan's limit is 500: one call")
+
+	r, err := Apply(context.Background(), lib, p, ApplyOptions{Concurrency: 1})
+	require.NoError(t, err, "a refused file does not stop the apply")
+	want := map[string]string{"f9": StatusFailed}
+	for i := range 7 {
+		want[fmt.Sprintf("f%d", i)] = StatusChanged
+	}
+	assert.Equal(t, want, statuses(r))
+	assert.Equal(t, []string{"keep"}, lib.tags("f3"))
+	assert.Equal(t, append(slices.Clone(long), "keep"), lib.tags("f9"), "the refused file keeps its tags")
+	failed := r.Files[slices.IndexFunc(r.Files, func(f FileResult) bool { return f.FileID == "f9" })]
+	assert.Contains(t, failed.Error, "HTTP 400")
+	assert.Contains(t, failed.Error, "Combined length of all tags should be less than or equal to 40")
+
+	planned := map[string][]string{}
+	for _, c := range p.Changes {
+		planned[c.FileID] = c.RemoveTags
+	}
+	sent := lib.sent()
+	require.Greater(t, len(sent), 1)
+	for _, call := range sent {
+		var own []string
+		for _, id := range call.FileIDs {
+			own = append(own, planned[id]...)
+		}
+		assert.ElementsMatch(t, sortedUnique(own), call.Tags, "a call to %v carries the tags of its own files only", call.FileIDs)
+	}
+	for _, b := range r.Batches {
+		if b.Outcome == OutcomeOK {
+			assert.LessOrEqual(t, chars(b.Tags), 40)
+		}
+	}
+}
+
+// TestARetriedFileCarriesItsOwnTags checks that the files of a 207 sent
+// again carry only their own tags.
+func TestARetriedFileCarriesItsOwnTags(t *testing.T) {
+	files := []imagekittest.File{file("f1", "/a/1.jpg", "junk-1"), file("f2", "/a/2.jpg", "junk-2"), file("f3", "/a/3.jpg", "junk-3")}
+	lib := newTestLib(t, files)
+	first := true
+	lib.hook = func(_ context.Context, n int, ids, tags []string) (api.RemoveTagsResult, error, bool) {
+		if first {
+			first = false
+			return partial(ids, "f2")
+		}
+		return api.RemoveTagsResult{}, nil, false
+	}
+	p, err := MakePlan(context.Background(), lib, []manifest.Rule{rule("junk", []string{"/a/"}, nil, "junk-*")}, PlanOptions{})
+	require.NoError(t, err)
+	require.Len(t, p.Batches, 1)
+	r, err := Apply(context.Background(), lib, p, ApplyOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, 3, r.Summary.FilesChanged)
+	sent := lib.sent()
+	require.Len(t, sent, 2)
+	assert.Equal(t, Batch{FileIDs: []string{"f2"}, Tags: []string{"junk-2"}}, sent[1])
+}
