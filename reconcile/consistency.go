@@ -20,8 +20,9 @@ const maxListedProblems = 10
 // file when a rule of that query is among the rules the change names), it
 // recomputes every change's removals, AITag removals, renames, additions
 // and rules, refuses a rename whose new tag a rule that selects the file
-// forbids, and checks that every batch has 1..50 distinct known files and a
-// known endpoint, and that:
+// forbids, and checks that every batch has 1..50 distinct known files, a
+// known endpoint and tags that add up to at most MaxTagsLength characters,
+// and that:
 //   - every tag of a removeTags batch is forbidden for each of its files;
 //   - every name of a removeAITags batch is a forbidden AITag for each;
 //   - every tag of an addTags batch is one that a rename of a rule that
@@ -123,6 +124,9 @@ func checkConsistency(p *Plan) (*ruleSet, error) {
 		}
 		if slices.Contains(b.Tags, "") {
 			ps.add("batch %d %s the empty tag, which the API refuses", bi+1, what)
+		}
+		if n := tagsLength(b.Tags); n > MaxTagsLength {
+			ps.add("batch %d %s tags that add up to %d characters: a call takes at most %d, and the API refuses more", bi+1, what, n, MaxTagsLength)
 		}
 		inBatch := make(map[string]bool, len(b.FileIDs))
 		for _, id := range b.FileIDs {

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -333,4 +334,32 @@ func TestARetriedFileCarriesItsOwnTags(t *testing.T) {
 	sent := lib.sent()
 	require.Len(t, sent, 2)
 	assert.Equal(t, Batch{FileIDs: []string{"f2"}, Tags: []string{"junk-2"}}, sent[1])
+}
+
+// TestCallsOverTheLimitAreRefused checks that a plan whose batch carries
+// tags adding up to more than the limit (edited by hand: two calls made
+// one) is refused before anything is sent, saved or not.
+func TestCallsOverTheLimitAreRefused(t *testing.T) {
+	files, rules := shopLibrary(20)
+	lib := newTestLib(t, files)
+	p, err := MakePlan(context.Background(), lib, rules, PlanOptions{})
+	require.NoError(t, err)
+	require.Len(t, p.Batches, 2)
+	p.Batches = []Batch{{Endpoint: EndpointRemoveTags, FileIDs: slices.Concat(p.Batches[0].FileIDs, p.Batches[1].FileIDs),
+		Tags: sortedUnique(slices.Concat(p.Batches[0].Tags, p.Batches[1].Tags))}}
+
+	err = CheckConsistency(p)
+	require.ErrorIs(t, err, ErrInconsistentPlan)
+	assert.Contains(t, err.Error(), "batch 1 removes tags that add up to 840 characters: a call takes at most 500")
+
+	lib.resetLog()
+	r, err := Apply(context.Background(), lib, p, ApplyOptions{})
+	require.ErrorIs(t, err, ErrInconsistentPlan)
+	assert.Empty(t, lib.sent())
+	assert.Equal(t, 20, r.Summary.FilesPending)
+
+	path := filepath.Join(t.TempDir(), "plan.json")
+	require.NoError(t, WritePlan(path, p))
+	_, err = ReadPlan(path)
+	require.ErrorIs(t, err, ErrInconsistentPlan, "a saved plan is checked as it is read")
 }
