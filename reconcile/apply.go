@@ -64,7 +64,12 @@ const (
 // others are changed; the apply goes on (a call of n files costs at most
 // 2n-1 requests so). Whatever is sent again carries only the tags that
 // its own files' changes plan (tagsFor), so that a call refused for the
-// length of its tags can succeed once split. Any other error is fatal: the call's
+// length of its tags can succeed once split.
+//
+// A tag no call can carry, longer than MaxTagsLength on its own, is in no
+// batch (see Plan.UnsendableTags): its file is StatusFailed, saying why,
+// whatever its other calls do, and a file whose rename's new tag is such a
+// tag keeps every tag it has, as when its addTags call fails. Any other error is fatal: the call's
 // files are StatusFailed, no new call starts, and Apply returns the error.
 // Files whose calls the API did not all confirm stay StatusPending; what it
 // did confirm is in their AddedTags, RemovedTags and RemovedAITags.

@@ -73,7 +73,8 @@ func phases(batches []Batch) [2][]Batch {
 // only names of its RemoveAITags, and every call names planned files and a
 // known endpoint. A plan that fails is refused with an
 // *InconsistentPlanError. Calls other than removeTags need lib to be a
-// TagEditor.
+// TagEditor. Files with a tag no call can carry (Plan.UnsendableTags) are
+// marked failed.
 func (a *applier) prepare(batches []Batch) error {
 	a.state = make([]fileState, len(a.report.Files))
 	var ps problems
@@ -113,7 +114,20 @@ func (a *applier) prepare(batches []Batch) error {
 			}
 		}
 	}
-	return ps.err()
+	if err := ps.err(); err != nil {
+		return err
+	}
+	// A tag no call can carry is a call that is never confirmed: its file
+	// fails, and one whose rename's new tag it is keeps its tags
+	// (holdUnrenamed).
+	for i := range a.plan.Changes {
+		for _, u := range appendUnsendable(nil, &a.plan.Changes[i]) {
+			k, _ := stepOf(u.Endpoint)
+			a.state[i].open[k]++
+			a.mark(Batch{Endpoint: u.Endpoint}, []string{u.FileID}, StatusFailed, u.Error())
+		}
+	}
+	return nil
 }
 
 // holdUnrenamed returns the removal calls of the second phase without the

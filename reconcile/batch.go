@@ -23,7 +23,9 @@ func makeBatches(changes []Change, rs *ruleSet, size int) []Batch {
 // (need: their tags to remove or add, or AITags, sorted and without
 // duplicates) into calls of at most size files (1..50; anything else means
 // 50) whose items add up to at most MaxTagsLength characters. Changes that
-// need nothing of it are left out.
+// need nothing of it are left out, and so are items longer than
+// MaxTagsLength on their own, which no call can carry (Apply reports
+// their files failed).
 //
 // Every call (F, T) keeps the safety invariant: may(sel, t) holds for every
 // item t in T and every file of F, where sel is the file's recorded
@@ -40,6 +42,7 @@ func makeBatches(changes []Change, rs *ruleSet, size int) []Batch {
 // CheckConsistency and Apply check it).
 func batchCalls(changes []Change, rs *ruleSet, size int, endpoint string, need func(*Change) []string, may func(sel *manifest.Selection, item string) bool) []Batch {
 	idx := make([]int, 0, len(changes)) // the changes that need something
+	short := map[int][]string{}         // the needs of those with items no call can carry, without them
 	var sels []*manifest.Selection
 	var classes []int
 	if may != nil {
@@ -48,8 +51,13 @@ func batchCalls(changes []Change, rs *ruleSet, size int, endpoint string, need f
 	}
 	classOf := map[*manifest.Selection]int{}
 	for i := range changes {
-		if len(need(&changes[i])) == 0 {
+		all := need(&changes[i])
+		items := sendable(all)
+		if len(items) == 0 {
 			continue
+		}
+		if len(items) < len(all) {
+			short[len(idx)] = items
 		}
 		idx = append(idx, i)
 		if may == nil {
@@ -65,6 +73,14 @@ func batchCalls(changes []Change, rs *ruleSet, size int, endpoint string, need f
 		classes = append(classes, c)
 	}
 	spec := packSpec{need: func(i int) []string { return need(&changes[idx[i]]) }}
+	if len(short) > 0 {
+		spec.need = func(i int) []string {
+			if items, ok := short[i]; ok {
+				return items
+			}
+			return need(&changes[idx[i]])
+		}
+	}
 	if may != nil {
 		spec.class = func(i int) int { return classes[i] }
 		spec.may = func(i int, item string) bool { return may(sels[i], item) }

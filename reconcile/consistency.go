@@ -28,7 +28,9 @@ const maxListedProblems = 10
 //   - every tag of an addTags batch is one that a rename of a rule that
 //     selects the file adds to it (the twin of the safety invariant);
 //   - every removal, AITag removal and addition of every change is
-//     covered by a batch of its endpoint.
+//     covered by a batch of its endpoint, but for a tag longer than
+//     MaxTagsLength on its own, which no call can carry
+//     (Plan.UnsendableTags).
 //
 // A plan made with a rule filter carries only the rules the filter
 // selects: it checks that each of them matches the filter, that each entry
@@ -166,7 +168,7 @@ func checkConsistency(p *Plan) (*ruleSet, error) {
 			what string
 		}{{stepRemove, c.RemoveTags, "removes its tag"}, {stepRemoveAI, c.RemoveAITags, "removes its AITag"}, {stepAdd, c.AddTags, "adds its tag"}} {
 			for _, t := range need.tags {
-				if !covered[need.k][c.FileID][t] {
+				if !covered[need.k][c.FileID][t] && !tooLong(t) {
 					ps.add("file %s (%s): no batch %s %q", c.FileID, c.FilePath, need.what, t)
 				}
 			}

@@ -2,8 +2,11 @@ package reconcile
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"unicode/utf8"
+
+	"github.com/tagprune/tagprune/internal/english"
 )
 
 // MaxTagsLength is the most characters the tags of one call may add up to.
@@ -12,7 +15,10 @@ import (
 // 500", in its OpenAPI description of both endpoints), changing nothing.
 // No source gives a limit for removeAITags; tagprune holds its AITag names
 // to the same one. Characters are counted as tagsLength counts them.
-// Batching keeps every call within it (see pack).
+//
+// Batching keeps every call within it (see pack); a tag (or AITag) that is
+// longer on its own cannot be sent in any call: the plan keeps it in the
+// change, sends it in no call, and Apply reports the file failed.
 const MaxTagsLength = 500
 
 // tagsLength returns the combined length of tags as MaxTagsLength counts
@@ -31,6 +37,18 @@ func tagsLength(tags []string) int {
 
 // tagLength is the length of one tag as tagsLength counts it.
 func tagLength(tag string) int { return utf8.RuneCountInString(tag) }
+
+// sendable returns items without those longer than MaxTagsLength on their
+// own, which no call can carry; items itself when there are none.
+func sendable(items []string) []string {
+	if !slices.ContainsFunc(items, tooLong) {
+		return items
+	}
+	return slices.DeleteFunc(slices.Clone(items), tooLong)
+}
+
+// tooLong reports whether a tag is longer than MaxTagsLength on its own.
+func tooLong(tag string) bool { return len(tag) > MaxTagsLength && tagLength(tag) > MaxTagsLength }
 
 // fitsIn reports whether tags add up to at most limit characters, without
 // counting them when their bytes do.
@@ -73,4 +91,100 @@ func splitNeeds(items []string, limit int) [][]string {
 		slices.Sort(part)
 	}
 	return parts
+}
+
+// shortTag returns a tag for a message: as it is when short, else its
+// first characters and how long it is.
+func shortTag(tag string) string {
+	const keep = 40
+	if tagLength(tag) <= keep {
+		return fmt.Sprintf("%q", tag)
+	}
+	return fmt.Sprintf("%q…", string([]rune(tag)[:keep]))
+}
+
+// Unsendable is a tag (or AITag) of a plan's change that no call can
+// carry: it is longer than MaxTagsLength on its own.
+type Unsendable struct {
+	FileID   string `json:"fileId"`
+	FilePath string `json:"filePath"`
+	// Endpoint is the call it would need: EndpointRemoveTags,
+	// EndpointAddTags (the new tag of a rename) or EndpointRemoveAITags.
+	Endpoint string `json:"endpoint"`
+	Tag      string `json:"tag"`
+	Length   int    `json:"length"` // in characters, as MaxTagsLength counts them
+}
+
+// Error says why the file cannot be changed as planned, for a report.
+func (u Unsendable) Error() string {
+	what, how := "tag", "removed through removeTags; edit the file's tags in ImageKit instead"
+	switch u.Endpoint {
+	case EndpointAddTags:
+		what, how = "the new tag", "added through addTags, so its rename cannot be carried out"
+	case EndpointRemoveAITags:
+		what, how = "AITag", "removed through removeAITags"
+	}
+	return fmt.Sprintf("%s %s is %d characters long, more than the %d that ImageKit accepts in one call: it cannot be %s",
+		what, shortTag(u.Tag), u.Length, MaxTagsLength, how)
+}
+
+// UnsendableTags returns the tags and AITags of the plan's changes that no
+// call can carry, in the order of the changes, then of the endpoints
+// (addTags, removeTags, removeAITags). A plan holds them in its changes
+// and in no batch; Apply reports their files failed.
+func (p *Plan) UnsendableTags() []Unsendable {
+	var out []Unsendable
+	for _, c := range p.Changes {
+		out = appendUnsendable(out, &c)
+	}
+	return out
+}
+
+// appendUnsendable appends the unsendable tags of one change.
+func appendUnsendable(out []Unsendable, c *Change) []Unsendable {
+	for _, step := range []struct {
+		endpoint string
+		tags     []string
+	}{{EndpointAddTags, c.AddTags}, {EndpointRemoveTags, c.RemoveTags}, {EndpointRemoveAITags, c.RemoveAITags}} {
+		for _, t := range step.tags {
+			if tooLong(t) {
+				out = append(out, Unsendable{FileID: c.FileID, FilePath: c.FilePath, Endpoint: step.endpoint, Tag: t, Length: tagLength(t)})
+			}
+		}
+	}
+	return out
+}
+
+// maxListedUnsendable is how many unsendable tags a rendered plan lists.
+const maxListedUnsendable = 10
+
+// unsendableNote returns, for a rendered plan, a line saying that some tags
+// cannot be sent and what apply will do, and a line for each of the first
+// maxListedUnsendable of them (quote writes a path or a tag for the
+// output), or "" and nil when there are none.
+func unsendableNote(p *Plan, quote func(string) string) (string, []string) {
+	us := p.UnsendableTags()
+	if len(us) == 0 {
+		return "", nil
+	}
+	head := fmt.Sprintf("Cannot be sent: %s longer than the %d characters ImageKit accepts in one call; apply will report %s failed:",
+		english.Plural(len(us), "tag is", "tags are"), MaxTagsLength, map[bool]string{true: "its file", false: "their files"}[len(us) == 1])
+	var lines []string
+	for i, u := range us {
+		if i == maxListedUnsendable {
+			lines = append(lines, fmt.Sprintf("and %d more", len(us)-i))
+			break
+		}
+		what := map[string]string{EndpointRemoveTags: "tag", EndpointAddTags: "new tag", EndpointRemoveAITags: "AITag"}[u.Endpoint]
+		tag := u.Tag
+		if tagLength(tag) > 40 {
+			tag = string([]rune(tag)[:40]) + "…"
+		}
+		line := fmt.Sprintf("%s: %s %s (%d characters)", quote(u.FilePath), what, quote(tag), u.Length)
+		if u.Endpoint == EndpointAddTags {
+			line += ", so its rename is not carried out"
+		}
+		lines = append(lines, line)
+	}
+	return head, lines
 }

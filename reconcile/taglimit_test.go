@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -362,4 +363,98 @@ func TestCallsOverTheLimitAreRefused(t *testing.T) {
 	require.NoError(t, WritePlan(path, p))
 	_, err = ReadPlan(path)
 	require.ErrorIs(t, err, ErrInconsistentPlan, "a saved plan is checked as it is read")
+}
+
+// TestATagLongerThanTheLimit checks what becomes of a tag that no call can
+// carry: the plan keeps it in its change and lists it, sends it in no
+// call, and the apply changes what it can and reports the file failed,
+// saying why. A rename whose new tag is such a tag is not carried out: the
+// file keeps every tag.
+func TestATagLongerThanTheLimit(t *testing.T) {
+	huge := strayTag("junk-huge-", 501)
+	files := []imagekittest.File{
+		file("f1", "/a/1.jpg", huge, "junk-1", "keep"),
+		file("f2", "/a/2.jpg", "junk-2", "keep"),
+		file("r1", "/r/1.jpg", "Old", "keep"),
+	}
+	rules := []manifest.Rule{
+		rule("junk", []string{"/a/"}, nil, "junk-*"),
+		renameRule("rename", []string{"/r/"}, "Old", huge),
+	}
+	lib := newTestLib(t, files)
+	p, err := MakePlan(context.Background(), lib, rules, PlanOptions{})
+	require.NoError(t, err)
+	require.NoError(t, CheckConsistency(p))
+	require.NoError(t, CheckConsistency(savePlan(t, p)))
+	requireWithinLimit(t, p, 50)
+	requireCovered(t, p)
+	assert.Equal(t, []Unsendable{
+		{FileID: "f1", FilePath: "/a/1.jpg", Endpoint: EndpointRemoveTags, Tag: huge, Length: 501},
+		{FileID: "r1", FilePath: "/r/1.jpg", Endpoint: EndpointAddTags, Tag: huge, Length: 501},
+	}, p.UnsendableTags())
+	for _, b := range p.Batches {
+		assert.NotContains(t, b.Tags, huge)
+	}
+
+	r, err := Apply(context.Background(), lib, p, ApplyOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"f1": StatusFailed, "f2": StatusChanged, "r1": StatusFailed}, statuses(r))
+	assert.Equal(t, []string{huge, "keep"}, lib.tags("f1"), "the other tag is removed")
+	assert.Equal(t, []string{"keep"}, lib.tags("f2"))
+	assert.Equal(t, []string{"Old", "keep"}, lib.tags("r1"), "a rename that cannot add its new tag keeps the old one")
+	byID := map[string]FileResult{}
+	for _, f := range r.Files {
+		byID[f.FileID] = f
+	}
+	assert.Equal(t, []string{"junk-1"}, byID["f1"].RemovedTags)
+	assert.Contains(t, byID["f1"].Error, `is 501 characters long, more than the 500 that ImageKit accepts in one call: it cannot be removed through removeTags`)
+	assert.Contains(t, byID["r1"].Error, `the new tag "junk-huge-sssss`)
+	assert.Contains(t, byID["r1"].Error, "its tags were not removed, so that no rename loses its tag")
+	assert.Empty(t, byID["r1"].RemovedTags)
+	var outcomes []string
+	for _, b := range r.Batches {
+		outcomes = append(outcomes, b.Outcome)
+	}
+	assert.Equal(t, []string{OutcomeOK, OutcomeSkipped}, outcomes, "the removal of Old is held back and sent to no file")
+}
+
+// TestConsistencyAllowsOnlyTooLongTagsUncovered checks that a removal left
+// out of every batch is refused unless no call could carry it.
+func TestConsistencyAllowsOnlyTooLongTagsUncovered(t *testing.T) {
+	huge := strayTag("junk-huge-", 501)
+	lib := newTestLib(t, []imagekittest.File{file("f1", "/a/1.jpg", huge, "junk-1")})
+	p, err := MakePlan(context.Background(), lib, []manifest.Rule{rule("junk", []string{"/a/"}, nil, "junk-*")}, PlanOptions{})
+	require.NoError(t, err)
+	require.NoError(t, CheckConsistency(p))
+	p.Batches[0].Tags = []string{huge, "junk-1"}
+	err = CheckConsistency(p)
+	require.ErrorIs(t, err, ErrInconsistentPlan)
+	assert.Contains(t, err.Error(), "add up to 507 characters")
+	p.Batches = nil
+	err = CheckConsistency(p)
+	var ie *InconsistentPlanError
+	require.True(t, errors.As(err, &ie))
+	assert.Equal(t, []string{`file f1 (/a/1.jpg): no batch removes its tag "junk-1"`}, ie.Problems)
+}
+
+// TestPlansSayWhatCannotBeSent checks that the text and markdown plans
+// list the tags no call can carry, and what apply will do about them.
+func TestPlansSayWhatCannotBeSent(t *testing.T) {
+	huge := strayTag("junk-huge-", 600)
+	lib := newTestLib(t, []imagekittest.File{file("f1", "/a/1.jpg", huge, "junk-1"), file("f2", "/a/2.jpg", "junk-2")})
+	p, err := MakePlan(context.Background(), lib, []manifest.Rule{rule("junk", []string{"/a/"}, nil, "junk-*")}, PlanOptions{})
+	require.NoError(t, err)
+	var text, md strings.Builder
+	require.NoError(t, RenderText(&text, p, false))
+	require.NoError(t, RenderMarkdown(&md, p))
+	assert.Contains(t, text.String(), "\nCannot be sent: 1 tag is longer than the 500 characters ImageKit accepts in one call; apply will report its file failed:\n"+
+		"  /a/1.jpg: tag junk-huge-ssssssssssssssssssssssssssssss… (600 characters)\n\nPlan: 2 files to change, 3 tags to remove, 1 removeTags call.\n")
+	assert.Contains(t, md.String(), "> **Cannot be sent: 1 tag is longer than the 500 characters ImageKit accepts in one call; apply will report its file failed:**\n"+
+		"> - /a/1.jpg: tag junk-huge-ssssssssssssssssssssssssssssss… (600 characters)\n")
+
+	p.Changes = p.Changes[1:]
+	p.Batches = nil
+	text.Reset()
+	require.NoError(t, RenderText(&text, p, false))
+	assert.NotContains(t, text.String(), "Cannot be sent")
 }
