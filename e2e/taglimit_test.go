@@ -213,7 +213,7 @@ func TestASavedPlanWithACallOverTheLimitIsRefused(t *testing.T) {
 	plan["batches"] = append([]any{first}, batches[2:]...)
 	require.NoError(t, os.WriteFile(planFile, mustJSON(t, plan), 0o644))
 
-	r := tagprune(t, cmd{args: []string{"apply", planFile}, env: apiEnv(srv)})
+	r := tagprune(t, cmd{args: []string{"apply", planFile, "--report", filepath.Join(t.TempDir(), "report.json")}, env: apiEnv(srv)})
 	require.Equal(t, exitError, r.code, r.stdout+r.stderr)
 	assert.Contains(t, r.stderr, "batch 1 removes tags that add up to 924 characters: a call takes at most 500")
 	stats := emulatorStats(t, srv)
