@@ -231,12 +231,13 @@ func pack(n, size int, spec packSpec) []packedCall {
 	if spec.limit <= 0 {
 		spec.limit = MaxTagsLength
 	}
-	of, inner := pieces(n, spec)
-	count := n
-	if of != nil {
-		count = len(of)
+	var of []int // the file of each piece, when some file is cut into parts
+	p := newPacker(n, size, spec)
+	if p == nil {
+		var inner packSpec
+		of, inner = pieces(n, spec)
+		p = newPacker(len(of), size, inner)
 	}
-	p := newPacker(count, size, inner)
 	var out []packedCall
 	switch {
 	case spec.may == nil:
@@ -272,37 +273,24 @@ func pack(n, size int, spec packSpec) []packedCall {
 	return out
 }
 
-// pieces returns what pack places: a piece for each file whose needs add
-// up to at most spec.limit, and one for each part (splitNeeds) of the
-// needs of any other file, with the spec of the pieces; of[k] is the file
-// of piece k. When every file is one piece, of is nil and spec is
-// returned as it is.
+// pieces returns what pack places when some file's needs pass
+// spec.limit: a piece for each file whose needs fit in it, and one for
+// each part (splitNeeds) of the needs of any other file, with the spec of
+// the pieces; of[k] is the file of piece k.
 func pieces(n int, spec packSpec) ([]int, packSpec) {
-	var of []int
+	of := make([]int, 0, n+1)
 	var parts [][]string // the needs of each piece, nil for a whole file
 	for i := range n {
 		need := spec.need(i)
 		if fitsIn(need, spec.limit) {
-			if of != nil {
-				of = append(of, i)
-				parts = append(parts, nil)
-			}
+			of = append(of, i)
+			parts = append(parts, nil)
 			continue
-		}
-		if of == nil {
-			of = make([]int, i, n+1)
-			for k := range of {
-				of[k] = k
-			}
-			parts = make([][]string, i, n+1)
 		}
 		for _, part := range splitNeeds(need, spec.limit) {
 			of = append(of, i)
 			parts = append(parts, part)
 		}
-	}
-	if of == nil {
-		return nil, spec
 	}
 	inner := packSpec{limit: spec.limit, need: func(k int) []string {
 		if parts[k] != nil {
@@ -447,7 +435,8 @@ type pclass struct {
 
 // newPacker groups the pieces into classes and types and, unless there
 // are too many, compares the types with every class. A nil spec.class puts
-// every piece in one class.
+// every piece in one class. It returns nil when the needs of some piece
+// pass spec.limit: they must be cut into pieces first.
 func newPacker(n, size int, spec packSpec) *packer {
 	p := &packer{size: size, limit: spec.limit, spec: spec}
 	classIdx := map[int]int{}
@@ -492,6 +481,9 @@ func newPacker(n, size int, spec packSpec) *packer {
 			byHash[sum] = t
 			p.class = append(p.class, c)
 			p.length = append(p.length, tagsLength(need))
+			if p.length[t] > p.limit {
+				return nil
+			}
 			first = append(first, i)
 			p.classes[c].types = append(p.classes[c].types, t)
 		}
@@ -752,6 +744,7 @@ func (p *packer) firstFit(types []int) []packedCall {
 				open = append(open, &openCall{})
 			}
 			c := open[j]
+			p.unionLength(c) // counted from now on: the room is exact
 			if !slices.Contains(c.types, t) {
 				for _, it := range p.need(t) {
 					if _, ok := c.items[it]; !ok {
@@ -846,22 +839,27 @@ func (p *packer) binPack(out []packedCall, types []int) []packedCall {
 	return append(out, calls...)
 }
 
-// openCall is a call being filled: its pieces, the types they are of, and
-// the union of their needs (items) with its length in characters.
+// openCall is a call being filled: its pieces, the types they are of, the
+// lengths of their needs added up (at least the length of their union),
+// and, once counted (exact), the union of their needs (items) and its
+// length in characters.
 type openCall struct {
 	files  []int
 	types  []int
+	sum    int
+	exact  bool
 	items  map[string]struct{}
 	length int
 }
 
 // fitsIn reports whether the needs of type t may join those of c without
-// taking its items past the limit.
+// taking its items past the limit. The union is counted only when the
+// lengths added up pass the limit.
 func (p *packer) fitsIn(c *openCall, t int) bool {
-	if c.length+p.length[t] <= p.limit || slices.Contains(c.types, t) {
+	if c.sum+p.length[t] <= p.limit || slices.Contains(c.types, t) {
 		return true
 	}
-	n := c.length
+	n := p.unionLength(c)
 	for _, it := range p.need(t) {
 		if _, ok := c.items[it]; !ok {
 			n += tagLength(it)
@@ -870,15 +868,23 @@ func (p *packer) fitsIn(c *openCall, t int) bool {
 	return n <= p.limit
 }
 
-// join adds the needs of type t to c, if they are not there yet.
-func (p *packer) join(c *openCall, t int) {
-	if slices.Contains(c.types, t) {
-		return
+// unionLength returns the length of the union of c's needs, counting the
+// union the first time and keeping it counted as types join.
+func (p *packer) unionLength(c *openCall) int {
+	if !c.exact {
+		if c.items == nil {
+			c.items = map[string]struct{}{}
+		}
+		for _, t := range c.types {
+			p.count(c, t)
+		}
+		c.exact = true
 	}
-	c.types = append(c.types, t)
-	if c.items == nil {
-		c.items = map[string]struct{}{}
-	}
+	return c.length
+}
+
+// count adds the needs of type t to the counted union of c.
+func (p *packer) count(c *openCall, t int) {
 	for _, it := range p.need(t) {
 		if _, ok := c.items[it]; !ok {
 			c.items[it] = struct{}{}
@@ -887,12 +893,27 @@ func (p *packer) join(c *openCall, t int) {
 	}
 }
 
+// join adds the needs of type t to c, if they are not there yet.
+func (p *packer) join(c *openCall, t int) {
+	if slices.Contains(c.types, t) {
+		return
+	}
+	c.types = append(c.types, t)
+	c.sum += p.length[t]
+	if c.exact {
+		p.count(c, t)
+	}
+	if c.files == nil {
+		c.files = make([]int, 0, p.size)
+	}
+}
+
 // close appends c to out, when it holds pieces, and empties it.
 func (p *packer) close(out []packedCall, c *openCall) []packedCall {
 	if len(c.files) > 0 {
 		out = append(out, packedCall{files: c.files, items: p.itemsOf(c.types)})
 	}
-	c.files, c.types, c.length = nil, nil, 0
+	c.files, c.types, c.sum, c.exact, c.length = nil, c.types[:0], 0, false, 0
 	clear(c.items)
 	return out
 }
@@ -910,7 +931,7 @@ func (p *packer) fitTogether(types []int) bool {
 	var c openCall
 	for _, t := range types {
 		p.join(&c, t)
-		if c.length > p.limit {
+		if c.sum > p.limit && p.unionLength(&c) > p.limit {
 			return false
 		}
 	}
@@ -1003,7 +1024,7 @@ func (p *packer) greedy(types []int, variant int) []packedCall {
 		}
 		var c openCall
 		p.join(&c, types[seed])
-		c.files = slices.Clone(take(seed, left[seed]))
+		c.files = append(c.files, take(seed, left[seed])...)
 		clear(cand)
 		for _, j := range adj[seed] {
 			cand[j] = alive[j]
