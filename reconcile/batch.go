@@ -142,10 +142,10 @@ const (
 	maxExactCliques = 32
 	maxExactWork    = 20_000_000
 	maxExactTotal   = 200_000_000
-	// maxFirstFitTypes bounds the types of a class, or of a group of
-	// pairwise compatible classes, that binPack packs by first fit as
-	// well as by next fit.
-	maxFirstFitTypes = 1 << 16
+	// maxShareTypes bounds the types of a class, or of a group of
+	// pairwise compatible classes, whose first fit (binPack) looks for
+	// items that calls share.
+	maxShareTypes = 1 << 16
 )
 
 // pack groups n files into calls of at most size files (1..50; anything
@@ -184,8 +184,9 @@ const (
 //     the limit is a bin packing by length (binPack): cut again, a new call
 //     starting whenever the next type's needs would take the call past the
 //     limit (next fit, in the order of the needs, so that similar sets
-//     share their items), and, for at most maxFirstFitTypes types, first
-//     fit by decreasing length (firstFit); the fewer calls are kept.
+//     share their items), and first fit by decreasing length (firstFit,
+//     which also finds the items calls share for at most maxShareTypes
+//     types); the fewer calls are kept.
 //  4. In any other group of at most maxGreedyTypes types, a greedy pass
 //     places the types that have the fewest compatible types first: each
 //     seeds calls of its own pieces and fills its last, partial call with
@@ -707,16 +708,19 @@ func (p *packer) cut(out []packedCall, types []int) []packedCall {
 // needs, and the rest of each type, the longest needs first, goes to the
 // first calls that have room for its pieces and whose items its needs fit
 // in with, then to a new call. The first call with room for the whole
-// length of a type's needs is found in O(log calls) (roomTree); calls
-// before it that share an item with the type, where the type may need
-// less room, are tried too, at most maxShareChecks of them per type.
-func (p *packer) firstFit(types []int) []packedCall {
+// length of a type's needs is found in O(log calls) (roomTree). With
+// share, calls before it that share an item with the type, where the type
+// may need less room, are tried too, at most maxShareChecks of them per
+// type, and the room of a call is what the union of its items leaves;
+// without, it is what their lengths added up leave, which costs no set of
+// items per call.
+func (p *packer) firstFit(types []int, share bool) []packedCall {
 	order := slices.Clone(types)
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(p.length[b], p.length[a]) })
 	var out []packedCall
 	var open []*openCall
 	var room roomTree
-	holding := map[string][]int{} // the open calls that hold each item
+	holding := map[string][]int{} // with share, the open calls that hold each item
 	for _, t := range order {
 		files := p.filesOf(t)
 		full := len(files) / p.size * p.size
@@ -727,6 +731,9 @@ func (p *packer) firstFit(types []int) []packedCall {
 			j := room.first(p.length[t])
 			checks := 0
 			for _, it := range p.need(t) {
+				if !share {
+					break
+				}
 				for _, k := range holding[it] {
 					if checks == maxShareChecks {
 						break
@@ -744,22 +751,27 @@ func (p *packer) firstFit(types []int) []packedCall {
 				open = append(open, &openCall{})
 			}
 			c := open[j]
-			p.unionLength(c) // counted from now on: the room is exact
-			if !slices.Contains(c.types, t) {
-				for _, it := range p.need(t) {
-					if _, ok := c.items[it]; !ok {
-						holding[it] = append(holding[it], j)
+			if share {
+				p.unionLength(c) // counted from now on: the room is exact
+				if !slices.Contains(c.types, t) {
+					for _, it := range p.need(t) {
+						if _, ok := c.items[it]; !ok {
+							holding[it] = append(holding[it], j)
+						}
 					}
 				}
-				p.join(c, t)
 			}
+			p.join(c, t)
 			k := min(len(rest), p.size-len(c.files))
 			c.files = append(c.files, rest[:k]...)
 			rest = rest[k:]
-			if len(c.files) == p.size {
+			switch {
+			case len(c.files) == p.size:
 				room.set(j, -1)
-			} else {
+			case share:
 				room.set(j, p.limit-c.length)
+			default:
+				room.set(j, p.limit-c.sum)
 			}
 		}
 	}
@@ -826,15 +838,15 @@ func (r *roomTree) first(room int) int {
 // binPack appends the calls of types that are all pairwise compatible:
 // those of cut or of firstFit, whichever are fewer. firstFit is not tried
 // when cut already takes ceil(pieces/size) calls, which no packing beats,
-// nor for more than maxFirstFitTypes types.
+// and looks for shared items only for at most maxShareTypes types.
 func (p *packer) binPack(out []packedCall, types []int) []packedCall {
 	calls := p.cut(nil, types)
 	pieces := 0
 	for _, t := range types {
 		pieces += len(p.filesOf(t))
 	}
-	if len(calls) > (pieces+p.size-1)/p.size && len(types) <= maxFirstFitTypes {
-		calls = fewer(calls, p.firstFit(types))
+	if len(calls) > (pieces+p.size-1)/p.size {
+		calls = fewer(calls, p.firstFit(types, len(types) <= maxShareTypes))
 	}
 	return append(out, calls...)
 }

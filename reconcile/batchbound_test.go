@@ -766,6 +766,43 @@ func BenchmarkBatchAdversarial(b *testing.B) {
 	}
 }
 
+// BenchmarkPackLongTags packs files of one class, each removing one tag of
+// its own of 20 to 319 characters, so that the limit, not the batch size,
+// bounds the calls, and reports them against the lower bound (the
+// characters of all the tags over 500, rounded up) and against next fit
+// alone.
+//
+//	go test -run '^$' -bench PackLongTags ./reconcile/
+func BenchmarkPackLongTags(b *testing.B) {
+	for _, n := range []int{100, 4000, 100_000} {
+		b.Run(fmt.Sprintf("%d files", n), func(b *testing.B) {
+			rng := rand.New(rand.NewSource(1))
+			needs := make([][]string, n)
+			total := 0
+			for i := range needs {
+				length := 20 + rng.Intn(300)
+				needs[i] = []string{fmt.Sprintf("t%06d-", i) + strings.Repeat("x", length-8)}
+				total += length
+			}
+			spec := packSpec{
+				need:  func(i int) []string { return needs[i] },
+				class: func(int) int { return 0 },
+				may:   func(int, string) bool { return true },
+			}
+			var calls int
+			for b.Loop() {
+				calls = len(pack(n, 50, spec))
+			}
+			p := newPacker(n, 50, packSpec{need: spec.need, may: spec.may, limit: MaxTagsLength})
+			lower := (total + MaxTagsLength - 1) / MaxTagsLength
+			b.ReportMetric(float64(calls), "calls")
+			b.ReportMetric(float64(len(p.cut(nil, p.allTypes()))), "next-fit-calls")
+			b.ReportMetric(float64(lower), "lower-bound")
+			b.ReportMetric(float64(calls)/float64(lower), "x-lower")
+		})
+	}
+}
+
 // TestBatchCallsCarryWhatTheEndpointNeeds batches AITags with the same
 // packer as tags: a change that needs nothing of the endpoint is left out,
 // and an AITag goes only to files for which it is forbidden.
