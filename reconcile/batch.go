@@ -214,11 +214,11 @@ const (
 // grouping its pieces by needs alone (bySet), which is at most the sum
 // over the distinct removal sets S of parts(S) x ceil(files with S /
 // size): DESIGN.md's one call per removal set per size files, each set
-// that passes the limit counting once per part. Files of one class whose
-// needs add up, as a union, to at most the limit take exactly
-// ceil(files/size) calls (2). No packing takes fewer than ceil(pieces/size)
-// calls, nor fewer than the length of all the distinct items divided by
-// the limit, rounded up.
+// that passes the limit counting once per part. Files that are all of one
+// class (for tags: their forbidden sets are equal) and whose needs add up,
+// as a union, to at most the limit take exactly ceil(files/size) calls
+// (2). No packing takes fewer than ceil(pieces/size) calls, nor fewer than
+// the length of all the distinct items divided by the limit, rounded up.
 //
 // Time is O(N log N) to group the pieces plus O(T x K) may checks for T
 // types and K classes, within those limits, O(t^2 x items) for a greedy
