@@ -55,14 +55,21 @@ const (
 // removeTags call, so that a rename never loses its tag: it keeps every tag
 // it had and its status says why.
 //
-// A 207 answer's failed files are sent again with the same tags, at most
-// opts.MaxFileRetries more times; what still fails is StatusFailed with the
-// API's message. A 404 answer's missing files are StatusMissing and the rest
-// of the call is sent again. A 400 answer (the API refuses the call as
-// sent) splits the call into two halves sent on their own, down to single
-// files, so that the files the API refuses end StatusFailed with its
-// message and the others are changed; the apply goes on (a call of n files
-// costs at most 2n-1 requests so). Any other error is fatal: the call's
+// A 207 answer's failed files are sent again, at most opts.MaxFileRetries
+// more times; what still fails is StatusFailed with the API's message. A
+// 404 answer's missing files are StatusMissing and the rest of the call is
+// sent again. A 400 answer (the API refuses the call as sent) splits the
+// call into two halves sent on their own, down to single files, so that
+// the files the API refuses end StatusFailed with its message and the
+// others are changed; the apply goes on (a call of n files costs at most
+// 2n-1 requests so). Whatever is sent again carries only the tags that
+// its own files' changes plan (tagsFor), so that a call refused for the
+// length of its tags can succeed once split.
+//
+// A tag no call can carry, longer than MaxTagsLength on its own, is in no
+// batch (see Plan.UnsendableTags): its file is StatusFailed, saying why,
+// whatever its other calls do, and a file whose rename's new tag is such a
+// tag keeps every tag it has, as when its addTags call fails. Any other error is fatal: the call's
 // files are StatusFailed, no new call starts, and Apply returns the error.
 // Files whose calls the API did not all confirm stay StatusPending; what it
 // did confirm is in their AddedTags, RemovedTags and RemovedAITags.
@@ -235,21 +242,23 @@ func (a *applier) send(ctx context.Context, b Batch) []BatchResult {
 			// stay pending.
 			continue
 		}
-		res, err := a.call(ctx, b, w.ids)
-		br := BatchResult{Endpoint: b.Endpoint, FileIDs: w.ids, Tags: b.Tags, HTTPStatus: res.StatusCode, Attempts: res.Attempts}
+		sent := b
+		sent.FileIDs, sent.Tags = w.ids, a.tagsFor(b, w.ids)
+		res, err := a.call(ctx, sent)
+		br := BatchResult{Endpoint: b.Endpoint, FileIDs: w.ids, Tags: sent.Tags, HTTPStatus: res.StatusCode, Attempts: res.Attempts}
 		var pe *api.PartialError
 		var ae *api.Error
 		switch {
 		case err == nil:
 			br.Outcome = OutcomeOK
-			a.mark(b, w.ids, StatusChanged, "")
+			a.mark(sent, w.ids, StatusChanged, "")
 		case errors.As(err, &pe):
 			br.Outcome = OutcomePartial
 			if br.HTTPStatus == 0 {
 				br.HTTPStatus = 207
 			}
 			br.Error = err.Error()
-			a.mark(b, intersect(res.Succeeded, w.ids), StatusChanged, "")
+			a.mark(sent, intersect(res.Succeeded, w.ids), StatusChanged, "")
 			msgs := map[string]string{}
 			for _, fe := range slices.Concat(pe.Failed, res.Failed) {
 				msgs[fe.FileID] = fe.Error
@@ -260,12 +269,12 @@ func (a *applier) send(ctx context.Context, b Batch) []BatchResult {
 				for _, id := range next {
 					msg := msgs[id]
 					if msg == "" {
-						msg = "the API did not confirm the " + words(b).noun
+						msg = "the API did not confirm the " + words(sent).noun
 					}
 					if a.ctx.Err() != nil {
-						a.mark(b, []string{id}, StatusPending, "")
+						a.mark(sent, []string{id}, StatusPending, "")
 					} else {
-						a.mark(b, []string{id}, StatusFailed, fmt.Sprintf("%s (after %d attempts)", msg, round))
+						a.mark(sent, []string{id}, StatusFailed, fmt.Sprintf("%s (after %d attempts)", msg, round))
 					}
 				}
 				next = nil
@@ -278,7 +287,7 @@ func (a *applier) send(ctx context.Context, b Batch) []BatchResult {
 			br.HTTPStatus, br.Attempts = ae.StatusCode, ae.Attempts
 			br.Error = err.Error()
 			missing := intersect(ae.MissingFileIDs, w.ids)
-			a.mark(b, missing, StatusMissing, "")
+			a.mark(sent, missing, StatusMissing, "")
 			if rest := minusIDs(w.ids, missing); len(rest) > 0 {
 				work = append(work, pendingCall{ids: rest, round: w.round})
 			}
@@ -298,7 +307,7 @@ func (a *applier) send(ctx context.Context, b Batch) []BatchResult {
 				if msg == "" {
 					msg = "bad request"
 				}
-				a.mark(b, w.ids, StatusFailed, fmt.Sprintf("the API refused to %s (HTTP 400): %s", words(b).refused(b.Tags), msg))
+				a.mark(sent, w.ids, StatusFailed, fmt.Sprintf("the API refused to %s (HTTP 400): %s", words(sent).refused(sent.Tags), msg))
 				break
 			}
 			br.Outcome = OutcomeSplit
@@ -313,8 +322,8 @@ func (a *applier) send(ctx context.Context, b Batch) []BatchResult {
 			if errors.As(err, &ae) {
 				br.HTTPStatus, br.Attempts = ae.StatusCode, ae.Attempts
 			}
-			a.mark(b, w.ids, StatusFailed, err.Error())
-			a.setFatal(fmt.Errorf("%s %q %s %d files: %w", words(b).doing, b.Tags, words(b).prep, len(w.ids), err))
+			a.mark(sent, w.ids, StatusFailed, err.Error())
+			a.setFatal(fmt.Errorf("%s %q %s %d files: %w", words(sent).doing, sent.Tags, words(sent).prep, len(w.ids), err))
 		}
 		out = append(out, br)
 	}

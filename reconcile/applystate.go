@@ -73,7 +73,8 @@ func phases(batches []Batch) [2][]Batch {
 // only names of its RemoveAITags, and every call names planned files and a
 // known endpoint. A plan that fails is refused with an
 // *InconsistentPlanError. Calls other than removeTags need lib to be a
-// TagEditor.
+// TagEditor. Files with a tag no call can carry (Plan.UnsendableTags) are
+// marked failed.
 func (a *applier) prepare(batches []Batch) error {
 	a.state = make([]fileState, len(a.report.Files))
 	var ps problems
@@ -113,7 +114,20 @@ func (a *applier) prepare(batches []Batch) error {
 			}
 		}
 	}
-	return ps.err()
+	if err := ps.err(); err != nil {
+		return err
+	}
+	// A tag no call can carry is a call that is never confirmed: its file
+	// fails, and one whose rename's new tag it is keeps its tags
+	// (holdUnrenamed).
+	for i := range a.plan.Changes {
+		for _, u := range appendUnsendable(nil, &a.plan.Changes[i]) {
+			k, _ := stepOf(u.Endpoint)
+			a.state[i].open[k]++
+			a.mark(Batch{Endpoint: u.Endpoint}, []string{u.FileID}, StatusFailed, u.Error())
+		}
+	}
+	return nil
 }
 
 // holdUnrenamed returns the removal calls of the second phase without the
@@ -149,15 +163,49 @@ func (a *applier) holdUnrenamed(phase []Batch) []Batch {
 	return out
 }
 
-// call sends one call of b to ids.
-func (a *applier) call(ctx context.Context, b Batch, ids []string) (api.BulkResult, error) {
+// call sends b.
+func (a *applier) call(ctx context.Context, b Batch) (api.BulkResult, error) {
 	switch endpointOf(b) {
 	case EndpointAddTags:
-		return a.editor.AddTags(ctx, ids, b.Tags)
+		return a.editor.AddTags(ctx, b.FileIDs, b.Tags)
 	case EndpointRemoveAITags:
-		return a.editor.RemoveAITags(ctx, ids, b.Tags)
+		return a.editor.RemoveAITags(ctx, b.FileIDs, b.Tags)
 	}
-	return a.lib.RemoveTags(ctx, ids, b.Tags)
+	return a.lib.RemoveTags(ctx, b.FileIDs, b.Tags)
+}
+
+// tagsFor returns the tags of a request of b to ids, some of b's files:
+// those of b.Tags that the changes of ids plan for b's endpoint, in
+// b.Tags' order. A half of a call the API refused, or the files of a 207
+// sent again, so carry only their own files' tags, and a request that
+// carried too many tags for the API can succeed once split. For the whole
+// of a plan's call these are all of b.Tags. When none of b.Tags is planned
+// for ids (a plan edited so that a file shares a call it needs nothing
+// of), b.Tags is returned: every tag of it is forbidden for each of b's
+// files, as CheckConsistency checked.
+func (a *applier) tagsFor(b Batch, ids []string) []string {
+	k, _ := stepOf(b.Endpoint)
+	planned := map[string]bool{}
+	for _, id := range ids {
+		i, ok := a.index[id]
+		if !ok {
+			continue
+		}
+		f := &a.report.Files[i]
+		for _, t := range [steps][]string{stepAdd: f.AddTags, stepRemove: f.RemoveTags, stepRemoveAI: f.RemoveAITags}[k] {
+			planned[t] = true
+		}
+	}
+	out := make([]string, 0, len(b.Tags))
+	for _, t := range b.Tags {
+		if planned[t] {
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		return b.Tags
+	}
+	return out
 }
 
 // mark records what the API answered for files of a call of b, and reports

@@ -16,14 +16,16 @@ import (
 // size files (1..50; anything else means 50): batchCalls for tags.
 func makeBatches(changes []Change, rs *ruleSet, size int) []Batch {
 	return batchCalls(changes, rs, size, EndpointRemoveTags,
-		func(c *Change) []string { return c.RemoveTags },
-		(*manifest.Selection).Forbids)
+		removeTagsOf, (*manifest.Selection).Forbids)
 }
 
 // batchCalls groups, with pack, what the changes ask of one endpoint
-// (need: their tags to remove, or AITags, sorted and without duplicates)
-// into calls of at most size files (1..50; anything else means 50).
-// Changes that need nothing of it are left out.
+// (need: their tags to remove or add, or AITags, sorted and without
+// duplicates) into calls of at most size files (1..50; anything else means
+// 50) whose items add up to at most MaxTagsLength characters. Changes that
+// need nothing of it are left out, and so are items longer than
+// MaxTagsLength on their own, which no call can carry (Apply reports
+// their files failed).
 //
 // Every call (F, T) keeps the safety invariant: may(sel, t) holds for every
 // item t in T and every file of F, where sel is the file's recorded
@@ -31,13 +33,34 @@ func makeBatches(changes []Change, rs *ruleSet, size int) []Batch {
 // records it, which is the state MakePlan read). For removeTags, may is
 // Selection.Forbids; for removeAITags, Selection.ForbidsAITag. Files whose
 // recorded rules are the same are one class of pack.
+//
+// A nil may sends each file only its own items, so that files share a call
+// only when they need the same items (rs is then not used). addTags calls
+// are batched so: a tag is added only to files whose change adds it, the
+// new tag of a rename of a selecting rule whose old tag the file carries,
+// and which the file lacks (the twin of the safety invariant, as
+// CheckConsistency and Apply check it).
 func batchCalls(changes []Change, rs *ruleSet, size int, endpoint string, need func(*Change) []string, may func(sel *manifest.Selection, item string) bool) []Batch {
 	idx := make([]int, 0, len(changes)) // the changes that need something
-	sels := make([]*manifest.Selection, 0, len(changes))
-	classes := make([]int, 0, len(changes))
+	short := map[int][]string{}         // the needs of those with items no call can carry, without them
+	var sels []*manifest.Selection
+	var classes []int
+	if may != nil {
+		sels = make([]*manifest.Selection, 0, len(changes))
+		classes = make([]int, 0, len(changes))
+	}
 	classOf := map[*manifest.Selection]int{}
 	for i := range changes {
-		if len(need(&changes[i])) == 0 {
+		all := need(&changes[i])
+		items := sendable(all)
+		if len(items) == 0 {
+			continue
+		}
+		if len(items) < len(all) {
+			short[len(idx)] = items
+		}
+		idx = append(idx, i)
+		if may == nil {
 			continue
 		}
 		sel := rs.recorded(&changes[i])
@@ -46,15 +69,23 @@ func batchCalls(changes []Change, rs *ruleSet, size int, endpoint string, need f
 			c = len(classOf)
 			classOf[sel] = c
 		}
-		idx = append(idx, i)
 		sels = append(sels, sel)
 		classes = append(classes, c)
 	}
-	calls := pack(len(idx), size, packSpec{
-		need:  func(i int) []string { return need(&changes[idx[i]]) },
-		class: func(i int) int { return classes[i] },
-		may:   func(i int, item string) bool { return may(sels[i], item) },
-	})
+	spec := packSpec{need: func(i int) []string { return need(&changes[idx[i]]) }}
+	if len(short) > 0 {
+		spec.need = func(i int) []string {
+			if items, ok := short[i]; ok {
+				return items
+			}
+			return need(&changes[idx[i]])
+		}
+	}
+	if may != nil {
+		spec.class = func(i int) int { return classes[i] }
+		spec.may = func(i int, item string) bool { return may(sels[i], item) }
+	}
+	calls := pack(len(idx), size, spec)
 	out := make([]Batch, len(calls))
 	for k, c := range calls {
 		ids := make([]string, len(c.files))
@@ -67,23 +98,27 @@ func batchCalls(changes []Change, rs *ruleSet, size int, endpoint string, need f
 }
 
 // packSpec says what pack packs: files, numbered from 0, each with the
-// items it must lose (tags for removeTags, AITag names for removeAITags)
-// and the items that may be sent to it.
+// items it must be sent (tags for removeTags and addTags, AITag names for
+// removeAITags) and the items that may be sent to it.
 type packSpec struct {
-	// need returns the items file i must lose: sorted, without
-	// duplicates, not empty, and each of them allowed by may(i, item).
+	// need returns the items file i must be sent: sorted, without
+	// duplicates, not empty, each allowed by may(i, item) and each at
+	// most limit characters long.
 	need func(i int) []string
 	// class returns a number that is equal for two files only when may
 	// says the same for both, whatever the item (for tags: the files are
-	// selected by the same rules).
+	// selected by the same rules). It is not used when may is nil.
 	class func(i int) int
 	// may reports whether item may be sent to file i: it is forbidden for
-	// the file.
+	// the file. When may is nil, only file i's own needs may be sent to it.
 	may func(i int, item string) bool
+	// limit is the most characters (as tagsLength counts them) that the
+	// items of one call may add up to; 0 means MaxTagsLength.
+	limit int
 }
 
 // packedCall is one call pack plans: files (indexes given to pack) and the
-// sorted union of their needs.
+// sorted union of their needs, or of the parts of them it carries.
 type packedCall struct {
 	files []int
 	items []string
@@ -107,90 +142,197 @@ const (
 	maxExactCliques = 32
 	maxExactWork    = 20_000_000
 	maxExactTotal   = 200_000_000
+	// maxShareTypes bounds the types of a class, or of a group of
+	// pairwise compatible classes, whose first fit (binPack) looks for
+	// items that calls share.
+	maxShareTypes = 1 << 16
 )
 
 // pack groups n files into calls of at most size files (1..50; anything
-// else means 50), such that every item of a call may be sent to every file
-// of it, and every file is in exactly one call, whose items include its
-// needs. It is generic over what a call carries: only spec knows whether
-// the items are tags or AITags.
+// else means 50) whose items add up to at most spec.limit characters, such
+// that every item of a call may be sent to every file of it, and every
+// file's needs are all in the calls that name it. A file whose needs add
+// up to at most the limit is in exactly one call; a file whose needs pass
+// it is cut into parts (splitNeeds), each packed as a file of its own (a
+// piece), so that the file is in one call per part. It is generic over
+// what a call carries: only spec knows whether the items are tags or
+// AITags.
 //
-// Two files may share a call, are compatible, when each one's needs may be
-// sent to the other; a set of files may share a call exactly when they are
-// pairwise compatible, since a call's items are the union of its files'
-// needs. The lower bound is the fewest calls of at most size files that
-// put every file in one call with only files it is compatible with: a
-// cover of the files by cliques of the compatibility graph, each of at
-// most size files. Finding it is NP-hard in general (any graph is the
-// compatibility graph of some rules and files), so pack reaches it where
-// the structure allows and stays close elsewhere:
+// Two pieces are compatible when each one's needs may be sent to the
+// other; a set of pieces may share a call exactly when they are pairwise
+// compatible and the union of their needs fits in the limit, since a
+// call's items are that union. The lower bound is the fewest calls of at
+// most size pieces that put every piece in one call with only pieces it
+// may share it with. Finding it is NP-hard in general (any graph is the
+// compatibility graph of some rules and files, and the limit alone makes
+// it a bin packing), so pack reaches it where the structure allows and
+// stays close elsewhere:
 //
-//  1. Files are grouped into types: equal class and equal needs. Files of
-//     one type are compatible, and so are files of one class (their needs
-//     are all forbidden for the class). Whether types of two classes are
-//     compatible is judged item by item with may, so rules written
+//  1. Pieces are grouped into types: equal class and equal needs. Pieces
+//     of one type are compatible, and so are pieces of one class (their
+//     needs are all forbidden for the class). Whether types of two classes
+//     are compatible is judged item by item with may, so rules written
 //     differently that forbid the same tags of these files (`f*` and `f3`
 //     beside `f*` and `f4`) are compatible.
 //  2. Classes are joined into groups when some of their types are
-//     compatible. A group whose types are all pairwise compatible is cut
-//     into ceil(files/size) calls, which is its lower bound: first each
-//     type's full calls, which carry exactly its needs, then the rest,
-//     types one after another.
-//  3. In any other group, a greedy pass places the types that have the
-//     fewest compatible types first: each seeds calls of its own files and
-//     fills its last, partial call with files of compatible types, again
+//     compatible. A group whose types are all pairwise compatible and whose
+//     needs add up, as a union, to at most the limit is cut into
+//     ceil(pieces/size) calls, which is its lower bound: first each type's
+//     full calls, which carry exactly its needs, then the rest, types one
+//     after another (cut).
+//  3. A group whose types are all pairwise compatible but whose needs pass
+//     the limit is a bin packing by length (binPack): cut again, a new call
+//     starting whenever the next type's needs would take the call past the
+//     limit (next fit, in the order of the needs, so that similar sets
+//     share their items), and first fit by decreasing length (firstFit,
+//     which also finds the items calls share for at most maxShareTypes
+//     types); the fewer calls are kept.
+//  4. In any other group of at most maxGreedyTypes types, a greedy pass
+//     places the types that have the fewest compatible types first: each
+//     seeds calls of its own pieces and fills its last, partial call with
+//     pieces of compatible types whose needs still fit in the limit, again
 //     those with the fewest compatible types first, splitting a type over
 //     several calls when it does not fit. Every call but the last of a
 //     seed is full. It runs with greedyVariants orders of ties and keeps
 //     the fewest calls.
-//  4. A group of at most maxExactTypes types is then searched for fewer
-//     calls (exact), within a bounded amount of work: such groups get
-//     their lower bound whenever the search ends in time.
+//  5. A group of at most maxExactTypes types that 2 does not settle goes
+//     through the greedy pass of 4 (and, when 3 applies, through 3 too),
+//     then is searched for fewer calls (exact), within a bounded amount
+//     of work: such groups get their lower bound whenever the search ends
+//     in time.
 //
-// A group whose types exceed maxGreedyTypes, or inputs whose types times
-// classes exceed maxCrossChecks, pack each class on its own as in 2, which
-// costs at most one call per class more than the lower bound. Whatever the
-// path, no group (nor, past maxCrossChecks, the whole input) takes more
-// calls than grouping its files by removal set alone (bySet): DESIGN.md's
-// one call per removal set per size files holds always. Time is
-// O(N log N) to group the files plus O(T x K) may checks for T types and K
-// classes, within those limits, O(t^2) for a greedy group of t types, and
-// at most maxExactTotal for the searches. The output depends only on the
-// input, in its order; the files of a call are in the input's order.
+// A group of more than maxGreedyTypes types that 2 and 3 do not settle, or
+// inputs whose types times classes exceed maxCrossChecks, pack each class
+// on its own as in 3. With a nil spec.may, pieces share calls only with
+// pieces of equal needs (bySet).
+//
+// The bound. For a removal set S (the needs of a file), let parts(S) be 1
+// when its items add up to at most the limit, and otherwise the number of
+// parts splitNeeds cuts it into (every two of which together pass the
+// limit, so fewer than 2 x length(S) / limit). Whatever the path, no group
+// (nor, past maxCrossChecks, the whole input) takes more calls than
+// grouping its pieces by needs alone (bySet), which is at most the sum
+// over the distinct removal sets S of parts(S) x ceil(files with S /
+// size): DESIGN.md's one call per removal set per size files, each set
+// that passes the limit counting once per part. Files that are all of one
+// class (for tags: their forbidden sets are equal) and whose needs add up,
+// as a union, to at most the limit take exactly ceil(files/size) calls
+// (2). No packing takes fewer than ceil(pieces/size) calls, nor fewer than
+// the length of all the distinct items divided by the limit, rounded up.
+//
+// Time is O(N log N) to group the pieces plus O(T x K) may checks for T
+// types and K classes, within those limits, O(t^2 x items) for a greedy
+// group of t types, O(t x (log calls + maxShareChecks)) for a first fit,
+// and at most maxExactTotal for the searches. The output depends only on
+// the input, in its order; the files of a call are in the input's order.
 func pack(n, size int, spec packSpec) []packedCall {
-	if size <= 0 || size > api.MaxRemoveTagsFiles {
-		size = api.MaxRemoveTagsFiles
+	if size <= 0 || size > api.MaxBulkFiles {
+		size = api.MaxBulkFiles
 	}
+	if spec.limit <= 0 {
+		spec.limit = MaxTagsLength
+	}
+	var of []int // the file of each piece, when some file is cut into parts
 	p := newPacker(n, size, spec)
+	if p == nil {
+		var inner packSpec
+		of, inner = pieces(n, spec)
+		p = newPacker(len(of), size, inner)
+	}
 	var out []packedCall
-	if !p.cross && len(p.classes) > 1 {
+	switch {
+	case spec.may == nil:
+		out = p.bySet(p.allTypes())
+	case !p.cross && len(p.classes) > 1:
 		// Too many classes to compare: each class on its own, or each
 		// removal set on its own, whichever takes fewer calls.
-		var all []int
 		for c := range p.classes {
-			out = p.cut(out, p.classes[c].types)
-			all = append(all, p.classes[c].types...)
+			out = p.binPack(out, p.classes[c].types)
 		}
-		out = fewer(out, p.bySet(all))
-	} else {
+		out = fewer(out, p.bySet(p.allTypes()))
+	default:
 		for _, g := range p.groups() {
 			out = append(out, p.packGroup(g)...)
 		}
 	}
-	for _, c := range out {
-		slices.Sort(c.files)
+	if !p.valid(out) {
+		// A call the packing above got wrong (too many pieces, or items
+		// past the limit) is never sent: by needs alone, every call is
+		// within both by construction.
+		out = p.bySet(p.allTypes())
+	}
+	for k := range out {
+		files := out[k].files
+		if of != nil {
+			for j, i := range files {
+				files[j] = of[i]
+			}
+		}
+		slices.Sort(files)
+		out[k].files = slices.Compact(files)
 	}
 	return out
+}
+
+// pieces returns what pack places when some file's needs pass
+// spec.limit: a piece for each file whose needs fit in it, and one for
+// each part (splitNeeds) of the needs of any other file, with the spec of
+// the pieces; of[k] is the file of piece k.
+func pieces(n int, spec packSpec) ([]int, packSpec) {
+	of := make([]int, 0, n+1)
+	var parts [][]string // the needs of each piece, nil for a whole file
+	for i := range n {
+		need := spec.need(i)
+		if fitsIn(need, spec.limit) {
+			of = append(of, i)
+			parts = append(parts, nil)
+			continue
+		}
+		for _, part := range splitNeeds(need, spec.limit) {
+			of = append(of, i)
+			parts = append(parts, part)
+		}
+	}
+	inner := packSpec{limit: spec.limit, need: func(k int) []string {
+		if parts[k] != nil {
+			return parts[k]
+		}
+		return spec.need(of[k])
+	}}
+	if spec.class != nil {
+		inner.class = func(k int) int { return spec.class(of[k]) }
+	}
+	if spec.may != nil {
+		inner.may = func(k int, item string) bool { return spec.may(of[k], item) }
+	}
+	return of, inner
+}
+
+// valid reports whether every call holds 1..size pieces and items that add
+// up to at most the limit.
+func (p *packer) valid(calls []packedCall) bool {
+	for _, c := range calls {
+		if len(c.files) == 0 || len(c.files) > p.size || !fitsIn(c.items, p.limit) {
+			return false
+		}
+	}
+	return true
 }
 
 // packGroup returns the calls of a group of classes (see pack).
 func (p *packer) packGroup(g []int) []packedCall {
 	types := p.typesOf(g)
-	if len(g) == 1 || p.clique(g) {
+	whole := len(g) == 1 || p.clique(g)
+	if whole && p.fitTogether(types) {
 		return p.cut(nil, types)
 	}
 	var calls []packedCall
-	if len(types) <= maxGreedyTypes {
+	switch {
+	case whole && len(types) > maxExactTypes:
+		// Every type may share a call with every other but for the
+		// limit: packing them is a bin packing by length.
+		calls = p.binPack(nil, types)
+	case len(types) <= maxGreedyTypes:
 		for v := range greedyVariants {
 			if c := p.greedy(types, v); calls == nil || len(c) < len(calls) {
 				calls = c
@@ -201,15 +343,31 @@ func (p *packer) packGroup(g []int) []packedCall {
 				calls = better
 			}
 		}
-	} else {
+		if whole {
+			calls = fewer(calls, p.binPack(nil, types))
+		}
+	default:
 		for _, c := range g {
-			calls = p.cut(calls, p.classes[c].types)
+			calls = p.binPack(calls, p.classes[c].types)
 		}
 	}
 	// Files with equal needs are compatible whatever their class, so they
 	// are in one group: the group never takes more than one call per
-	// removal set per size files.
+	// removal set (or part of one) per size files.
+	if len(g) == 1 && len(calls) <= p.setCalls(types) {
+		return calls // one class: bySet would take setCalls calls
+	}
 	return fewer(calls, p.bySet(types))
+}
+
+// setCalls returns how many calls bySet makes of types of one class,
+// whose needs all differ: ceil(pieces/size) for each.
+func (p *packer) setCalls(types []int) int {
+	n := 0
+	for _, t := range types {
+		n += (len(p.filesOf(t)) + p.size - 1) / p.size
+	}
+	return n
 }
 
 // fewer returns a, or b when it has fewer calls.
@@ -220,11 +378,12 @@ func fewer(a, b []packedCall) []packedCall {
 	return a
 }
 
-// bySet returns the calls that group the files of types by their needs
+// bySet returns the calls that group the pieces of types by their needs
 // alone, whatever their class: each set of needs cut into calls of size
-// files that carry exactly those needs. Every need of a file may be sent
-// to it, so these calls are always safe, and they are as many as DESIGN.md
-// allows at most: one per removal set per size files.
+// pieces that carry exactly those needs. Every need of a piece may be sent
+// to it and fits in the limit, so these calls are always safe, and they
+// are as many as DESIGN.md allows at most: one per removal set (or part of
+// one) per size files.
 func (p *packer) bySet(types []int) []packedCall {
 	bySet := map[string][]int{}
 	var keys []string
@@ -253,31 +412,39 @@ func (p *packer) bySet(types []int) []packedCall {
 	return out
 }
 
-// packer is the state of one pack. Types are numbered from 0; the files
+// packer is the state of one pack. Types are numbered from 0; the pieces
 // of type t are files[start[t]:start[t+1]], in the input's order.
 type packer struct {
 	size    int
+	limit   int // characters the items of a call may add up to
 	spec    packSpec
 	class   []int      // of each type
-	start   []int      // of each type's files in files, and one past the last type
-	files   []int      // every file, type after type
+	length  []int      // of each type's needs, in characters
+	start   []int      // of each type's pieces in files, and one past the last type
+	files   []int      // every piece, type after type
 	fitsBit [][]uint64 // of each type, when cross: bit c is set when its needs may be sent to class c
 	classes []pclass
 	cross   bool // types of different classes were compared
 	work    int  // conditions checked by exact searches so far
 }
 
-// pclass is the files with one class number.
+// pclass is the pieces with one class number.
 type pclass struct {
-	rep   int   // a file of the class
+	rep   int   // a piece of the class
 	types []int // its types, sorted by their needs
 }
 
-// newPacker groups the files into classes and types and, unless there are
-// too many, compares the types with every class.
+// newPacker groups the pieces into classes and types and, unless there
+// are too many, compares the types with every class. A nil spec.class puts
+// every piece in one class. It returns nil when the needs of some piece
+// pass spec.limit: they must be cut into pieces first.
 func newPacker(n, size int, spec packSpec) *packer {
-	p := &packer{size: size, spec: spec}
+	p := &packer{size: size, limit: spec.limit, spec: spec}
 	classIdx := map[int]int{}
+	classOf := func(i int) int { return 0 }
+	if spec.class != nil {
+		classOf = spec.class
+	}
 	// Types are found by a hash of their class and needs; the types that
 	// share a hash are chained through sameHash.
 	byHash := map[uint64]int{}
@@ -286,10 +453,10 @@ func newPacker(n, size int, spec packSpec) *packer {
 	var h maphash.Hash
 	var buf [binary.MaxVarintLen64]byte
 	for i := range n {
-		c, ok := classIdx[spec.class(i)]
+		c, ok := classIdx[classOf(i)]
 		if !ok {
 			c = len(p.classes)
-			classIdx[spec.class(i)] = c
+			classIdx[classOf(i)] = c
 			p.classes = append(p.classes, pclass{rep: i})
 		}
 		need := spec.need(i)
@@ -314,12 +481,16 @@ func newPacker(n, size int, spec packSpec) *packer {
 			sameHash = append(sameHash, chained)
 			byHash[sum] = t
 			p.class = append(p.class, c)
+			p.length = append(p.length, tagsLength(need))
+			if p.length[t] > p.limit {
+				return nil
+			}
 			first = append(first, i)
 			p.classes[c].types = append(p.classes[c].types, t)
 		}
 		typeOf[i] = t
 	}
-	// Lay the files out type after type.
+	// Lay the pieces out type after type.
 	p.start = make([]int, len(p.class)+1)
 	for _, t := range typeOf {
 		p.start[t+1]++
@@ -338,11 +509,20 @@ func newPacker(n, size int, spec packSpec) *packer {
 	for c := range p.classes {
 		slices.SortStableFunc(p.classes[c].types, func(a, b int) int { return compareNeeds(p.need(a), p.need(b)) })
 	}
-	if k := len(p.classes); k > 1 && len(p.class)*k <= maxCrossChecks {
+	if k := len(p.classes); k > 1 && spec.may != nil && len(p.class)*k <= maxCrossChecks {
 		p.cross = true
 		p.compare()
 	}
 	return p
+}
+
+// allTypes returns every type, class after class.
+func (p *packer) allTypes() []int {
+	out := make([]int, 0, len(p.class))
+	for c := range p.classes {
+		out = append(out, p.classes[c].types...)
+	}
+	return out
 }
 
 // need returns the needs of type t.
@@ -496,30 +676,278 @@ func (p *packer) typesOf(classes []int) []int {
 	return out
 }
 
-// cut appends the calls of types that are all pairwise compatible:
-// ceil(files/size) of them, first each type's full calls, then the rest
-// of every type, one after another.
+// cut appends the calls of types that are all pairwise compatible: first
+// each type's full calls, which carry exactly its needs, then the rest of
+// every type, one after another, a new call starting when one holds size
+// pieces or when the next type's needs would take its items past the
+// limit (next fit). When the needs of types add up, as a union, to at most
+// the limit, that is ceil(pieces/size) calls.
 func (p *packer) cut(out []packedCall, types []int) []packedCall {
-	var rest []int
-	var restTypes []int
+	var c openCall
 	for _, t := range types {
 		files := p.filesOf(t)
 		full := len(files) / p.size * p.size
 		for lo := 0; lo < full; lo += p.size {
 			out = append(out, packedCall{files: files[lo : lo+p.size : lo+p.size], items: slices.Clone(p.need(t))})
 		}
-		if full < len(files) {
-			rest = append(rest, files[full:]...)
-			for range files[full:] {
-				restTypes = append(restTypes, t)
+		for rest := files[full:]; len(rest) > 0; {
+			if len(c.files) == p.size || !p.fitsIn(&c, t) {
+				out = p.close(out, &c)
+			}
+			p.join(&c, t)
+			k := min(len(rest), p.size-len(c.files))
+			c.files = append(c.files, rest[:k]...)
+			rest = rest[k:]
+		}
+	}
+	return p.close(out, &c)
+}
+
+// firstFit returns the calls of types that are all pairwise compatible,
+// first fit by decreasing length: each type's full calls carry exactly its
+// needs, and the rest of each type, the longest needs first, goes to the
+// first calls that have room for its pieces and whose items its needs fit
+// in with, then to a new call. The first call with room for the whole
+// length of a type's needs is found in O(log calls) (roomTree). With
+// share, calls before it that share an item with the type, where the type
+// may need less room, are tried too, at most maxShareChecks of them per
+// type, and the room of a call is what the union of its items leaves;
+// without, it is what their lengths added up leave, which costs no set of
+// items per call.
+func (p *packer) firstFit(types []int, share bool) []packedCall {
+	order := slices.Clone(types)
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(p.length[b], p.length[a]) })
+	var out []packedCall
+	var open []*openCall
+	var room roomTree
+	holding := map[string][]int{} // with share, the open calls that hold each item
+	for _, t := range order {
+		files := p.filesOf(t)
+		full := len(files) / p.size * p.size
+		for lo := 0; lo < full; lo += p.size {
+			out = append(out, packedCall{files: files[lo : lo+p.size : lo+p.size], items: slices.Clone(p.need(t))})
+		}
+		for rest := files[full:]; len(rest) > 0; {
+			j := room.first(p.length[t])
+			checks := 0
+			for _, it := range p.need(t) {
+				if !share {
+					break
+				}
+				for _, k := range holding[it] {
+					if checks == maxShareChecks {
+						break
+					}
+					if (j < 0 || k < j) && len(open[k].files) < p.size {
+						checks++
+						if p.fitsIn(open[k], t) {
+							j = k
+						}
+					}
+				}
+			}
+			if j < 0 {
+				j = len(open)
+				open = append(open, &openCall{})
+			}
+			c := open[j]
+			if share {
+				p.unionLength(c) // counted from now on: the room is exact
+				if !slices.Contains(c.types, t) {
+					for _, it := range p.need(t) {
+						if _, ok := c.items[it]; !ok {
+							holding[it] = append(holding[it], j)
+						}
+					}
+				}
+			}
+			p.join(c, t)
+			k := min(len(rest), p.size-len(c.files))
+			c.files = append(c.files, rest[:k]...)
+			rest = rest[k:]
+			switch {
+			case len(c.files) == p.size:
+				room.set(j, -1)
+			case share:
+				room.set(j, p.limit-c.length)
+			default:
+				room.set(j, p.limit-c.sum)
 			}
 		}
 	}
-	for lo := 0; lo < len(rest); lo += p.size {
-		hi := min(lo+p.size, len(rest))
-		out = append(out, packedCall{files: rest[lo:hi:hi], items: p.itemsOf(slices.Compact(slices.Clone(restTypes[lo:hi])))})
+	for _, c := range open {
+		out = p.close(out, c)
 	}
 	return out
+}
+
+// maxShareChecks bounds the calls firstFit tries for a type because they
+// share an item with it.
+const maxShareChecks = 64
+
+// roomTree holds the room left in each call (-1 for none) and finds the
+// first call with at least some room, in O(log calls).
+type roomTree struct {
+	n    int   // leaves; a power of two, or 0
+	tree []int // tree[1] is the root, tree[n+i] the room of call i
+}
+
+// set sets the room of call i, growing the tree as needed.
+func (r *roomTree) set(i, room int) {
+	if i >= r.n {
+		n := max(1, r.n)
+		for n <= i {
+			n *= 2
+		}
+		tree := make([]int, 2*n)
+		for k := range tree {
+			tree[k] = -1
+		}
+		if r.n > 0 {
+			copy(tree[n:], r.tree[r.n:])
+		}
+		for k := n - 1; k > 0; k-- {
+			tree[k] = max(tree[2*k], tree[2*k+1])
+		}
+		r.n, r.tree = n, tree
+	}
+	k := r.n + i
+	r.tree[k] = room
+	for k > 1 {
+		k /= 2
+		r.tree[k] = max(r.tree[2*k], r.tree[2*k+1])
+	}
+}
+
+// first returns the first call with at least room left, or -1.
+func (r *roomTree) first(room int) int {
+	if r.n == 0 || r.tree[1] < room {
+		return -1
+	}
+	k := 1
+	for k < r.n {
+		if r.tree[2*k] >= room {
+			k = 2 * k
+		} else {
+			k = 2*k + 1
+		}
+	}
+	return k - r.n
+}
+
+// binPack appends the calls of types that are all pairwise compatible:
+// those of cut or of firstFit, whichever are fewer. firstFit is not tried
+// when cut already takes ceil(pieces/size) calls, which no packing beats,
+// and looks for shared items only for at most maxShareTypes types.
+func (p *packer) binPack(out []packedCall, types []int) []packedCall {
+	calls := p.cut(nil, types)
+	pieces := 0
+	for _, t := range types {
+		pieces += len(p.filesOf(t))
+	}
+	if len(calls) > (pieces+p.size-1)/p.size {
+		calls = fewer(calls, p.firstFit(types, len(types) <= maxShareTypes))
+	}
+	return append(out, calls...)
+}
+
+// openCall is a call being filled: its pieces, the types they are of, the
+// lengths of their needs added up (at least the length of their union),
+// and, once counted (exact), the union of their needs (items) and its
+// length in characters.
+type openCall struct {
+	files  []int
+	types  []int
+	sum    int
+	exact  bool
+	items  map[string]struct{}
+	length int
+}
+
+// fitsIn reports whether the needs of type t may join those of c without
+// taking its items past the limit. The union is counted only when the
+// lengths added up pass the limit.
+func (p *packer) fitsIn(c *openCall, t int) bool {
+	if c.sum+p.length[t] <= p.limit || slices.Contains(c.types, t) {
+		return true
+	}
+	n := p.unionLength(c)
+	for _, it := range p.need(t) {
+		if _, ok := c.items[it]; !ok {
+			n += tagLength(it)
+		}
+	}
+	return n <= p.limit
+}
+
+// unionLength returns the length of the union of c's needs, counting the
+// union the first time and keeping it counted as types join.
+func (p *packer) unionLength(c *openCall) int {
+	if !c.exact {
+		if c.items == nil {
+			c.items = map[string]struct{}{}
+		}
+		for _, t := range c.types {
+			p.count(c, t)
+		}
+		c.exact = true
+	}
+	return c.length
+}
+
+// count adds the needs of type t to the counted union of c.
+func (p *packer) count(c *openCall, t int) {
+	for _, it := range p.need(t) {
+		if _, ok := c.items[it]; !ok {
+			c.items[it] = struct{}{}
+			c.length += tagLength(it)
+		}
+	}
+}
+
+// join adds the needs of type t to c, if they are not there yet.
+func (p *packer) join(c *openCall, t int) {
+	if slices.Contains(c.types, t) {
+		return
+	}
+	c.types = append(c.types, t)
+	c.sum += p.length[t]
+	if c.exact {
+		p.count(c, t)
+	}
+	if c.files == nil {
+		c.files = make([]int, 0, p.size)
+	}
+}
+
+// close appends c to out, when it holds pieces, and empties it.
+func (p *packer) close(out []packedCall, c *openCall) []packedCall {
+	if len(c.files) > 0 {
+		out = append(out, packedCall{files: c.files, items: p.itemsOf(c.types)})
+	}
+	c.files, c.types, c.sum, c.exact, c.length = nil, c.types[:0], 0, false, 0
+	clear(c.items)
+	return out
+}
+
+// fitTogether reports whether the needs of types add up, as a union, to at
+// most the limit.
+func (p *packer) fitTogether(types []int) bool {
+	sum := 0
+	for _, t := range types {
+		sum += p.length[t]
+	}
+	if sum <= p.limit {
+		return true
+	}
+	var c openCall
+	for _, t := range types {
+		p.join(&c, t)
+		if c.sum > p.limit && p.unionLength(&c) > p.limit {
+			return false
+		}
+	}
+	return true
 }
 
 // itemsOf returns the sorted union of the needs of types.
@@ -544,7 +972,7 @@ func (p *packer) greedy(types []int, variant int) []packedCall {
 	adj := make([][]int, m)
 	for i := range m {
 		for j := i + 1; j < m; j++ {
-			if p.compatible(types[i], types[j]) {
+			if p.canShare(types[i], types[j]) {
 				adj[i] = append(adj[i], j)
 				adj[j] = append(adj[j], i)
 			}
@@ -606,32 +1034,52 @@ func (p *packer) greedy(types []int, variant int) []packedCall {
 		if !alive[seed] {
 			continue
 		}
-		files := slices.Clone(take(seed, left[seed]))
-		members := []int{types[seed]}
+		var c openCall
+		p.join(&c, types[seed])
+		c.files = append(c.files, take(seed, left[seed])...)
 		clear(cand)
 		for _, j := range adj[seed] {
 			cand[j] = alive[j]
 		}
-		for len(files) < p.size {
+		for len(c.files) < p.size {
 			pick := -1
 			for j := range m {
-				if cand[j] && alive[j] && (pick < 0 || fillFirst(j, pick)) {
+				if !cand[j] || !alive[j] {
+					continue
+				}
+				if !p.fitsIn(&c, types[j]) {
+					cand[j] = false // the call's items only grow
+					continue
+				}
+				if pick < 0 || fillFirst(j, pick) {
 					pick = j
 				}
 			}
 			if pick < 0 {
 				break
 			}
-			files = append(files, take(pick, min(p.size-len(files), left[pick]))...)
-			members = append(members, types[pick])
+			c.files = append(c.files, take(pick, min(p.size-len(c.files), left[pick]))...)
+			p.join(&c, types[pick])
 			keep := make([]bool, m)
 			for _, j := range adj[pick] {
 				keep[j] = cand[j]
 			}
 			cand = keep
 		}
-		out = append(out, packedCall{files: files, items: p.itemsOf(members)})
+		out = p.close(out, &c)
 	}
+}
+
+// canShare reports whether pieces of types a and b may share a call: they
+// are compatible and their needs fit in the limit together.
+func (p *packer) canShare(a, b int) bool {
+	if !p.compatible(a, b) {
+		return false
+	}
+	if a == b || p.length[a]+p.length[b] <= p.limit {
+		return true
+	}
+	return tagsLength(unionSorted(p.need(a), p.need(b))) <= p.limit
 }
 
 // unionSorted returns the sorted union of two sorted, duplicate-free lists.
@@ -658,10 +1106,12 @@ func unionSorted(a, b []string) []string {
 
 // exact searches calls for types (at most maxExactTypes of them) fewer than
 // have, and returns the fewest it finds, or nil. A packing is a number of
-// calls x[K] for each maximal clique K of the types' compatibility graph;
-// the files fit in those calls exactly when, for every set W of types, the
-// calls of the cliques that meet W have room for W's files (Hall's
-// condition). The search tries have-1 calls, then fewer, down to the
+// calls x[K] for each maximal set K of types whose pieces may share a call
+// (pairwise compatible, and their needs within the limit together: a
+// clique, when the limit leaves them all together), since the types of
+// any call are within such a set; the pieces fit in those calls exactly
+// when, for every set W of types, the calls of the sets that meet W have
+// room for W's pieces (Hall's condition). The search tries have-1 calls, then fewer, down to the
 // largest ceil(files(W)/size), which no packing beats, and gives up after
 // maxExactWork conditions checked (or once the searches of one pack
 // checked maxExactTotal), keeping the best found.
@@ -671,18 +1121,19 @@ func (p *packer) exact(types []int, have int) []packedCall {
 	for i, t := range types {
 		counts[i] = len(p.filesOf(t))
 	}
-	cliques := maximalCliques(n, func(a, b int) bool { return p.compatible(types[a], types[b]) })
+	cliques := p.maximalShared(types)
 	if len(cliques) == 0 || len(cliques) > maxExactCliques {
 		return nil
 	}
-	// Only connected sets of types need a condition: the cliques that meet
-	// a set are those that meet its connected parts, whose conditions add
+	// Only connected sets of types need a condition, two types being
+	// adjacent when they may share a call: the sets that meet a set of
+	// types are those that meet its connected parts, whose conditions add
 	// up to at least its own. Of the sets that meet the same cliques, the
-	// one with the most files decides.
+	// one with the most pieces decides.
 	adj := make([]uint, n)
 	for a := range n {
 		for b := range n {
-			if a != b && p.compatible(types[a], types[b]) {
+			if a != b && p.canShare(types[a], types[b]) {
 				adj[a] |= 1 << b
 			}
 		}
@@ -876,32 +1327,48 @@ func (p *packer) fill(types, counts []int, cliques []uint, x []int) []packedCall
 	return out
 }
 
-// maximalCliques returns the maximal cliques of a graph of n vertices (at
-// most 64), as bit sets (Bron–Kerbosch with pivoting).
-func maximalCliques(n int, adjacent func(a, b int) bool) []uint {
-	nbr := make([]uint64, n)
-	for a := range n {
-		for b := range n {
-			if a != b && adjacent(a, b) {
-				nbr[a] |= 1 << b
-			}
+// maximalShared returns the maximal sets of types (at most maxExactTypes
+// of them, numbered by their index in types) whose pieces may share a
+// call, as bit sets: pairwise compatible, with needs that add up, as a
+// union, to at most the limit. Every subset of such a set is one too.
+func (p *packer) maximalShared(types []int) []uint {
+	n := len(types)
+	ok := make([]bool, 1<<n)
+	ok[0] = true
+	for s := uint(1); s < 1<<n; s++ {
+		top := bits.Len(s) - 1
+		rest := s &^ (1 << top)
+		if !ok[rest] {
+			continue
 		}
+		shares := true
+		for r := rest; r != 0 && shares; r &= r - 1 {
+			shares = p.compatible(types[top], types[bits.TrailingZeros(r)])
+		}
+		if !shares {
+			continue
+		}
+		members := make([]int, 0, n)
+		for r := s; r != 0; r &= r - 1 {
+			members = append(members, types[bits.TrailingZeros(r)])
+		}
+		ok[s] = p.fitTogether(members)
 	}
 	var out []uint
-	var bk func(r, p, x uint64)
-	bk = func(r, p, x uint64) {
-		if p == 0 && x == 0 {
-			out = append(out, uint(r))
-			return
+	for s := uint(1); s < 1<<n; s++ {
+		if !ok[s] {
+			continue
 		}
-		pivot := bits.TrailingZeros64(p | x)
-		for cand := p &^ nbr[pivot]; cand != 0; cand &= cand - 1 {
-			v := bits.TrailingZeros64(cand)
-			bk(r|1<<v, p&nbr[v], x&nbr[v])
-			p &^= 1 << v
-			x |= 1 << v
+		maximal := true
+		for v := range n {
+			if s&(1<<v) == 0 && ok[s|1<<v] {
+				maximal = false
+				break
+			}
+		}
+		if maximal {
+			out = append(out, s)
 		}
 	}
-	bk(0, (1<<n)-1, 0)
 	return out
 }

@@ -17,29 +17,47 @@ import (
 	"github.com/tagprune/tagprune/manifest"
 )
 
-// TestBatchCallBound checks DESIGN.md's bound on random plans: never more
-// removeTags calls than one per distinct removal set per batch of files,
-// sum over removal sets S of ceil(|S|/size), and exactly ceil(M/size) when
-// one rule over the whole library decides every file's forbidden set. On
+// TestBatchCallBound checks DESIGN.md's bound on random plans, with the
+// limit on the characters of a call in play: never more removeTags calls
+// than one per distinct removal set per batch of files, times the parts of
+// a set whose tags pass the limit (removalSetBound), and exactly
+// ceil(M/size) when one rule over the whole library decides every file's
+// forbidden set and the tags it removes add up to at most the limit. On
 // every plan, with exact tags, globs and allowlists, it checks the safety
-// invariant against an oracle of its own, and, where the plan is small
-// enough for optimum, that the calls stay within 1.1 times the lower
-// bound.
+// invariant against an oracle of its own and the limit, and, where the
+// plan is small enough for optimum (and its tags short enough that the
+// limit never bites), that the calls stay within 1.1 times the lower
+// bound. The last 100 plans have long tags (60 to 300 characters, some
+// not ASCII), which pass the limit both merged and alone; a quarter of
+// them are applied to the emulator, which refuses any call over it.
 func TestBatchCallBound(t *testing.T) {
 	rng := rand.New(rand.NewSource(7))
 	folders := []string{"/a/", "/a/b/", "/c/", "/d/"}
-	tags := []string{"x", "y", "z", "camp-1", "camp-2", "keep"}
+	short := []string{"x", "y", "z", "camp-1", "camp-2", "keep"}
+	// The long name of each short one: 180, 240, 100, 300, 150 and 60
+	// characters; x's are two bytes each in UTF-8.
+	long := map[string]string{
+		"x": "x-" + strings.Repeat("é", 178), "y": "y-" + strings.Repeat("y", 238), "z": "z-" + strings.Repeat("z", 98),
+		"camp-1": "camp-1-" + strings.Repeat("1", 293), "camp-2": "camp-2-" + strings.Repeat("2", 143), "keep": "keep-" + strings.Repeat("k", 55),
+	}
 	forbiddable := []string{"x", "y", "z", "camp-*", "camp-1"}
 	allowable := []string{"keep", "x", "camp-*", "camp-[2]", "?"}
-	measured := 0 // plans checked against the lower bound
-	for iter := range 200 {
+	measured, applied := 0, 0 // plans checked against the lower bound, and applied
+	for iter := range 300 {
 		oneSet := iter%2 == 0
+		isLong := iter >= 200
+		name := func(s string) string {
+			if n, ok := long[s]; ok && isLong {
+				return n
+			}
+			return s
+		}
 		var files []imagekittest.File
 		for i := range 100 + rng.Intn(400) {
 			var ft []string
-			for _, tg := range tags {
+			for _, tg := range short {
 				if rng.Intn(3) == 0 {
-					ft = append(ft, tg)
+					ft = append(ft, name(tg))
 				}
 			}
 			files = append(files, file(fmt.Sprintf("id%04d", i), fmt.Sprintf("%s%d.jpg", folders[rng.Intn(len(folders))], i), ft...))
@@ -49,11 +67,11 @@ func TestBatchCallBound(t *testing.T) {
 			var forb []string
 			for _, f := range forbiddable {
 				if rng.Intn(2) == 0 {
-					forb = append(forb, f)
+					forb = append(forb, name(f))
 				}
 			}
 			if len(forb) == 0 {
-				forb = []string{"x"}
+				forb = []string{name("x")}
 			}
 			paths := []string{folders[rng.Intn(len(folders))]}
 			if oneSet {
@@ -65,7 +83,7 @@ func TestBatchCallBound(t *testing.T) {
 			mr := rule(fmt.Sprintf("r%d", r), paths, nil, forb...)
 			if rng.Intn(3) == 0 {
 				// An allowlist, alone or beside the forbidden tags.
-				mr.AllowedTags = []string{allowable[rng.Intn(len(allowable))], allowable[rng.Intn(len(allowable))]}
+				mr.AllowedTags = []string{name(allowable[rng.Intn(len(allowable))]), name(allowable[rng.Intn(len(allowable))])}
 				if rng.Intn(2) == 0 {
 					mr.ForbiddenTags = nil
 				}
@@ -74,30 +92,71 @@ func TestBatchCallBound(t *testing.T) {
 		}
 		size := 1 + rng.Intn(50)
 
-		p, err := MakePlan(context.Background(), newTestLib(t, files), rules, PlanOptions{BatchSize: size})
+		lib := newTestLib(t, files)
+		p, err := MakePlan(context.Background(), lib, rules, PlanOptions{BatchSize: size})
 		require.NoError(t, err)
-		sets := map[string]int{}
+		bound, sets := removalSetBound(p.Changes, size)
+		require.LessOrEqual(t, len(p.Batches), bound, "iteration %d: %d removal sets, batch size %d", iter, sets, size)
+		var removed []string
 		for _, c := range p.Changes {
-			sets[strings.Join(c.RemoveTags, "\x00")]++
+			removed = append(removed, c.RemoveTags...)
 		}
-		bound := 0
-		for _, n := range sets {
-			bound += (n + size - 1) / size
-		}
-		require.LessOrEqual(t, len(p.Batches), bound, "iteration %d: %d removal sets, batch size %d", iter, len(sets), size)
-		if oneSet {
+		removed = sortedUnique(removed)
+		lower := max((len(p.Changes)+size-1)/size, (chars(removed)+499)/500)
+		require.GreaterOrEqual(t, len(p.Batches), lower, "iteration %d: no batching takes fewer calls", iter)
+		if oneSet && chars(removed) <= 500 {
 			require.Equal(t, (len(p.Changes)+size-1)/size, len(p.Batches), "iteration %d: one forbidden set, batch size %d", iter, size)
 		}
 		assertInvariant(t, rules, files, p, size)
+		requireWithinLimit(t, p, size)
+		requireCovered(t, p)
 		require.NoError(t, CheckConsistency(p), "iteration %d", iter)
-		if counts, compat := typeGraph(rules, files, p.Changes); len(counts) <= 8 && len(p.Changes) <= 40*size {
+		if counts, compat := typeGraph(rules, files, p.Changes); !isLong && len(counts) <= 8 && len(p.Changes) <= 40*size {
 			opt := optimum(counts, compat, size)
 			require.True(t, withinBound(len(p.Batches), opt), "iteration %d: %d calls, lower bound %d", iter, len(p.Batches), opt)
 			measured++
 		}
+		if isLong && iter%4 == 0 {
+			applied++
+			r, err := Apply(context.Background(), lib, p, ApplyOptions{Concurrency: 4})
+			require.NoError(t, err, "iteration %d", iter)
+			require.Equal(t, len(p.Changes), r.Summary.FilesChanged, "iteration %d", iter)
+			for _, b := range r.Batches {
+				require.Equal(t, OutcomeOK, b.Outcome, "iteration %d: %v: %s", iter, b.FileIDs, b.Error)
+			}
+			again, err := MakePlan(context.Background(), lib, rules, PlanOptions{BatchSize: size})
+			require.NoError(t, err)
+			require.Empty(t, again.Changes, "iteration %d: a second plan finds nothing to do", iter)
+		}
 	}
-	t.Logf("%d of 200 plans small enough to compute the lower bound", measured)
+	t.Logf("%d of 200 plans with short tags small enough to compute the lower bound; %d plans with long tags applied", measured, applied)
 	require.Greater(t, measured, 50)
+	require.Equal(t, 25, applied)
+}
+
+// removalSetBound returns DESIGN.md's bound on the removeTags calls of
+// changes, with the limit on the characters of a call, and the number of
+// distinct removal sets: the sum over the removal sets S of
+// parts(S) x ceil(files with S / size), where parts(S) is 1 when S adds up
+// to at most 500 characters, and otherwise the most parts a cut of S can
+// have in which every two parts together pass 500 characters (pack's
+// cut): fewer than 2 x length(S) / 500.
+func removalSetBound(changes []Change, size int) (bound, sets int) {
+	bySet := map[string]int{}
+	length := map[string]int{}
+	for _, c := range changes {
+		k := strings.Join(c.RemoveTags, "\x00")
+		bySet[k]++
+		length[k] = chars(c.RemoveTags)
+	}
+	for k, n := range bySet {
+		parts := 1
+		if l := length[k]; l > 500 {
+			parts = (2*l+499)/500 - 1
+		}
+		bound += parts * ((n + size - 1) / size)
+	}
+	return bound, len(bySet)
 }
 
 // optimum is the lower bound of pack, computed by brute force: the fewest
@@ -330,6 +389,13 @@ func TestPackOnRandomGraphs(t *testing.T) {
 // call from every state (remaining files per type): an oracle for
 // optimum that shares nothing with it.
 func exhaustive(counts []int, compat func(a, b int) bool, size int) int {
+	return exhaustiveWithin(counts, compat, size, nil)
+}
+
+// exhaustiveWithin is exhaustive where a call may also hold only the sets
+// of types that fits accepts (nil: any set of compatible types), given as
+// the files taken of each type.
+func exhaustiveWithin(counts []int, compat func(a, b int) bool, size int, fits func(take []int) bool) int {
 	n := len(counts)
 	memo := map[string]int{}
 	var best func(left []int) int
@@ -348,7 +414,7 @@ func exhaustive(counts []int, compat func(a, b int) bool, size int) int {
 		var try func(t, room int)
 		try = func(t, room int) {
 			if t == n {
-				if take[first] == 0 {
+				if take[first] == 0 || fits != nil && !fits(take) {
 					return
 				}
 				rest := slices.Clone(left)
@@ -393,6 +459,73 @@ func TestOptimumAgreesWithExhaustiveSearch(t *testing.T) {
 		}
 		require.Equal(t, exhaustive(counts, compat, size), optimum(counts, compat, size), "iteration %d: counts %v, size %d, edges %v", iter, counts, size, edges)
 	}
+}
+
+// TestPackOnRandomGraphsWithLengths packs files of 1 to 5 types over random
+// compatibility graphs, each type needing one item of a random length, so
+// that the limit on the characters of a call keeps some compatible types
+// apart, and checks the invariant, the limit and that the calls are the
+// fewest possible, found by exhaustive search.
+func TestPackOnRandomGraphsWithLengths(t *testing.T) {
+	rng := rand.New(rand.NewSource(17))
+	const limit = 100
+	worse, bites := 0, 0 // packings above the fewest calls; where the limit takes calls
+	for iter := range 400 {
+		n := 1 + rng.Intn(5)
+		size := 1 + rng.Intn(4)
+		if iter%5 == 0 {
+			size = 50
+		}
+		edges := map[[2]int]bool{}
+		for a := range n {
+			for b := a + 1; b < n; b++ {
+				edges[[2]int{a, b}] = rng.Intn(3) > 0
+			}
+		}
+		compat := func(a, b int) bool { return a == b || edges[[2]int{min(a, b), max(a, b)}] }
+		counts, lengths := make([]int, n), make([]int, n)
+		for i := range n {
+			counts[i] = 1 + rng.Intn(5)
+			lengths[i] = 5 + rng.Intn(limit-4)
+		}
+		spec, typeOf := graphSpec(counts, compat)
+		need := spec.need
+		spec.need = func(i int) []string {
+			item := need(i)[0]
+			return []string{item + "-" + strings.Repeat("x", lengths[typeOf[i]]-len(item)-1)}
+		}
+		spec.may = func(i int, item string) bool {
+			var b int
+			_, err := fmt.Sscanf(item, "n%d-", &b)
+			return err == nil && compat(typeOf[i], b)
+		}
+		spec.limit = limit
+		calls := pack(len(typeOf), size, spec)
+		checkCalls(t, calls, len(typeOf), size, spec)
+		for _, c := range calls {
+			require.LessOrEqual(t, chars(c.items), limit, "iteration %d", iter)
+		}
+		opt := exhaustiveWithin(counts, compat, size, func(take []int) bool {
+			sum := 0
+			for i, k := range take {
+				if k > 0 {
+					sum += lengths[i]
+				}
+			}
+			return sum <= limit
+		})
+		require.GreaterOrEqual(t, len(calls), opt, "iteration %d", iter)
+		if len(calls) > opt {
+			worse++
+		}
+		if opt > exhaustive(counts, compat, size) {
+			bites++
+		}
+		require.True(t, withinBound(len(calls), opt), "iteration %d: %d calls, the fewest %d (counts %v, lengths %v, size %d, edges %v)", iter, len(calls), opt, counts, lengths, size, edges)
+	}
+	t.Logf("%d of 400 packings above the fewest calls; the limit takes calls in %d", worse, bites)
+	require.Zero(t, worse)
+	require.Greater(t, bites, 50)
 }
 
 // packing is a plan's removals to batch, and the lower bound on its calls.
@@ -627,6 +760,43 @@ func BenchmarkBatchAdversarial(b *testing.B) {
 				calls = len(makeBatches(p.changes, rs, p.size))
 			}
 			b.ReportMetric(float64(calls), "calls")
+			b.ReportMetric(float64(lower), "lower-bound")
+			b.ReportMetric(float64(calls)/float64(lower), "x-lower")
+		})
+	}
+}
+
+// BenchmarkPackLongTags packs files of one class, each removing one tag of
+// its own of 20 to 319 characters, so that the limit, not the batch size,
+// bounds the calls, and reports them against the lower bound (the
+// characters of all the tags over 500, rounded up) and against next fit
+// alone.
+//
+//	go test -run '^$' -bench PackLongTags ./reconcile/
+func BenchmarkPackLongTags(b *testing.B) {
+	for _, n := range []int{100, 4000, 100_000} {
+		b.Run(fmt.Sprintf("%d files", n), func(b *testing.B) {
+			rng := rand.New(rand.NewSource(1))
+			needs := make([][]string, n)
+			total := 0
+			for i := range needs {
+				length := 20 + rng.Intn(300)
+				needs[i] = []string{fmt.Sprintf("t%06d-", i) + strings.Repeat("x", length-8)}
+				total += length
+			}
+			spec := packSpec{
+				need:  func(i int) []string { return needs[i] },
+				class: func(int) int { return 0 },
+				may:   func(int, string) bool { return true },
+			}
+			var calls int
+			for b.Loop() {
+				calls = len(pack(n, 50, spec))
+			}
+			p := newPacker(n, 50, packSpec{need: spec.need, may: spec.may, limit: MaxTagsLength})
+			lower := (total + MaxTagsLength - 1) / MaxTagsLength
+			b.ReportMetric(float64(calls), "calls")
+			b.ReportMetric(float64(len(p.cut(nil, p.allTypes()))), "next-fit-calls")
 			b.ReportMetric(float64(lower), "lower-bound")
 			b.ReportMetric(float64(calls)/float64(lower), "x-lower")
 		})

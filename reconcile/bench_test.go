@@ -55,6 +55,16 @@ func BenchmarkBatch(b *testing.B) {
 			},
 		},
 		{
+			// Three tags of its own on each file, 13 characters each:
+			// the limit, not the batch size, bounds the calls.
+			name:  "an allowlist removing tags of each file's own",
+			rules: []manifest.Rule{{Name: "a", Paths: []string{"/"}, AllowedTags: []string{"brand-*"}}},
+			change: func(i int) Change {
+				return Change{FileID: fmt.Sprintf("%024d", i), FilePath: fmt.Sprintf("/d/%07d.jpg", i), Rules: []string{"a"},
+					RemoveTags: []string{fmt.Sprintf("s%07d-aaaa", i), fmt.Sprintf("s%07d-bbbb", i), fmt.Sprintf("s%07d-cccc", i)}}
+			},
+		},
+		{
 			name:  "a distinct removal set per file",
 			rules: []manifest.Rule{{Name: "g", Paths: []string{"/"}, ForbiddenTags: []string{"t*"}}},
 			change: func(i int) Change {

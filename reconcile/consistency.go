@@ -20,14 +20,17 @@ const maxListedProblems = 10
 // file when a rule of that query is among the rules the change names), it
 // recomputes every change's removals, AITag removals, renames, additions
 // and rules, refuses a rename whose new tag a rule that selects the file
-// forbids, and checks that every batch has 1..50 distinct known files and a
-// known endpoint, and that:
+// forbids, and checks that every batch has 1..50 distinct known files, a
+// known endpoint and tags that add up to at most MaxTagsLength characters,
+// and that:
 //   - every tag of a removeTags batch is forbidden for each of its files;
 //   - every name of a removeAITags batch is a forbidden AITag for each;
 //   - every tag of an addTags batch is one that a rename of a rule that
 //     selects the file adds to it (the twin of the safety invariant);
 //   - every removal, AITag removal and addition of every change is
-//     covered by a batch of its endpoint.
+//     covered by a batch of its endpoint, but for a tag longer than
+//     MaxTagsLength on its own, which no call can carry
+//     (Plan.UnsendableTags).
 //
 // A plan made with a rule filter carries only the rules the filter
 // selects: it checks that each of them matches the filter, that each entry
@@ -124,6 +127,9 @@ func checkConsistency(p *Plan) (*ruleSet, error) {
 		if slices.Contains(b.Tags, "") {
 			ps.add("batch %d %s the empty tag, which the API refuses", bi+1, what)
 		}
+		if n := tagsLength(b.Tags); n > MaxTagsLength {
+			ps.add("batch %d %s tags that add up to %d characters: a call takes at most %d, and the API refuses more", bi+1, what, n, MaxTagsLength)
+		}
 		inBatch := make(map[string]bool, len(b.FileIDs))
 		for _, id := range b.FileIDs {
 			if inBatch[id] {
@@ -162,7 +168,7 @@ func checkConsistency(p *Plan) (*ruleSet, error) {
 			what string
 		}{{stepRemove, c.RemoveTags, "removes its tag"}, {stepRemoveAI, c.RemoveAITags, "removes its AITag"}, {stepAdd, c.AddTags, "adds its tag"}} {
 			for _, t := range need.tags {
-				if !covered[need.k][c.FileID][t] {
+				if !covered[need.k][c.FileID][t] && !tooLong(t) {
 					ps.add("file %s (%s): no batch %s %q", c.FileID, c.FilePath, need.what, t)
 				}
 			}

@@ -1,71 +1,38 @@
 package reconcile
 
-import (
-	"slices"
-	"strings"
-
-	"github.com/tagprune/tagprune/api"
-)
+import "slices"
 
 // planBatches returns every call of a plan, in the order Apply sends them:
 // the addTags calls of the renames, then the removeTags calls (makeBatches),
-// then the removeAITags calls. Apply waits for every addTags call to be
-// answered before it starts a removal, so that a rename's old tag is
-// removed only from files that got the new one.
+// then the removeAITags calls, each batched by batchCalls: at most size
+// files per call, and items that add up to at most MaxTagsLength
+// characters. Apply waits for every addTags call to be answered before it
+// starts a removal, so that a rename's old tag is removed only from files
+// that got the new one.
 //
-// addTags and removeAITags calls group files by their identical set of
-// tags (AddTags, RemoveAITags) and cut each group into calls of at most
-// size files: every tag of such a call is one the plan adds to, or removes
-// from, every file of it, so the safety invariant and its twin (no tag is
-// added that no rename of a selecting rule names for the file) hold by
-// construction.
+// Only removeTags calls merge files whose removals differ. addTags and
+// removeAITags calls send each file only its own items (batchCalls with no
+// may): files share such a call only when they gain, or lose, the same
+// tags. An addTags call so adds only the tags the file's change adds (the
+// new tag of a rename of a selecting rule whose old tag the file carries,
+// and which the file lacks): the twin of the safety invariant, as
+// CheckConsistency and Apply check it, without relying on a second add of
+// a tag being harmless. A removeAITags call so removes from a file only
+// AITags it carries and its change removes, as Apply checks: ImageKit has
+// no call that adds an AITag back, and that removing an AITag a file lacks
+// is harmless is unconfirmed (docs/IMAGEKIT-ASSUMPTIONS.md, T7).
 func planBatches(changes []Change, rs *ruleSet, size int) []Batch {
-	out := groupBatches(changes, EndpointAddTags, func(c *Change) []string { return c.AddTags }, size)
-	removing := changes
-	if slices.ContainsFunc(changes, func(c Change) bool { return len(c.RemoveTags) == 0 }) {
-		removing = slices.DeleteFunc(slices.Clone(changes), func(c Change) bool { return len(c.RemoveTags) == 0 })
-	}
-	out = append(out, makeBatches(removing, rs, size)...)
-	return append(out, groupBatches(changes, EndpointRemoveAITags, func(c *Change) []string { return c.RemoveAITags }, size)...)
+	return slices.Concat(
+		batchCalls(changes, nil, size, EndpointAddTags, addTagsOf, nil),
+		makeBatches(changes, rs, size),
+		batchCalls(changes, nil, size, EndpointRemoveAITags, removeAITagsOf, nil))
 }
 
-// groupBatches groups the changes whose set (as set returns it, sorted) is
-// not empty by that set and cuts each group into calls of at most size
-// files (1..50; anything else means 50) to endpoint. Groups come in the
-// order of their sets; files keep their order in changes.
-func groupBatches(changes []Change, endpoint string, set func(*Change) []string, size int) []Batch {
-	if size <= 0 || size > api.MaxBulkFiles {
-		size = api.MaxBulkFiles
-	}
-	groups := map[string][]int{}
-	var keys []string
-	for i := range changes {
-		tags := set(&changes[i])
-		if len(tags) == 0 {
-			continue
-		}
-		k := strings.Join(tags, "\x00")
-		if _, ok := groups[k]; !ok {
-			keys = append(keys, k)
-		}
-		groups[k] = append(groups[k], i)
-	}
-	slices.Sort(keys)
-	var out []Batch
-	for _, k := range keys {
-		idx := groups[k]
-		tags := set(&changes[idx[0]])
-		for lo := 0; lo < len(idx); lo += size {
-			hi := min(lo+size, len(idx))
-			ids := make([]string, 0, hi-lo)
-			for _, i := range idx[lo:hi] {
-				ids = append(ids, changes[i].FileID)
-			}
-			out = append(out, Batch{Endpoint: endpoint, FileIDs: ids, Tags: slices.Clone(tags)})
-		}
-	}
-	return out
-}
+// addTagsOf, removeTagsOf and removeAITagsOf return what a change needs of
+// each endpoint.
+func addTagsOf(c *Change) []string      { return c.AddTags }
+func removeTagsOf(c *Change) []string   { return c.RemoveTags }
+func removeAITagsOf(c *Change) []string { return c.RemoveAITags }
 
 // countCalls counts calls by endpoint; an empty endpoint is removeTags.
 func countCalls(batches []Batch) (add, remove, removeAI int) {

@@ -37,7 +37,9 @@ const (
 //
 // It writes a title, the summary line of RenderText, for a plan made with a
 // rule filter a quoted line naming the filter and the rules it left out
-// (those past the first ten folded in a <details> block), an overview table
+// (those past the first ten folded in a <details> block), a quoted note
+// listing the first ten tags no call can carry (Plan.UnsendableTags), if
+// any, an overview table
 // with a row per rule of the plan, then a section per rule that changes files:
 // its intro says, for an allowlist rule, how many distinct tags it would
 // remove and which most often; then the first ShownFiles files in a table
@@ -73,6 +75,13 @@ func RenderMarkdown(w io.Writer, p *Plan) error {
 	meta = append(meta, english.Plural(p.Summary.FilesScanned, "file", "files")+" scanned")
 	d.line(strings.Join(meta, " · ") + ".")
 	d.line("")
+	if head, lines := unsendableNote(p, mdCell); head != "" {
+		d.line("> **" + head + "**")
+		for _, l := range lines {
+			d.line("> - " + l)
+		}
+		d.line("")
+	}
 	d.mdRuleFilter(p.RuleFilter, p.RulesLeftOut, len(p.Rules), "rulesLeftOut in the JSON plan")
 
 	groups := groupByRule(p)

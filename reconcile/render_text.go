@@ -42,6 +42,8 @@ const unattributedRule = "(not attributed to a rule of this plan)"
 // filter says so on the line before the last: the filter, how many rules it
 // evaluated, and which it left out (the first ten by name, the rest
 // counted); it then ends with NoChangesFilteredText when it changes nothing.
+// Tags that no call can carry (Plan.UnsendableTags) are listed, the first
+// ten, before those lines.
 //
 // With color set, rule headers are bold, removed tags red and NoChangesText
 // green; without it the output holds no escape sequences at all. Names,
@@ -87,6 +89,13 @@ func RenderText(w io.Writer, p *Plan, color bool) error {
 		}
 	}
 	bw.WriteString("\n")
+	if head, lines := unsendableNote(p, display); head != "" {
+		bw.WriteString(style(ansi.Yellow, head) + "\n")
+		for _, l := range lines {
+			bw.WriteString("  " + l + "\n")
+		}
+		bw.WriteString("\n")
+	}
 	if filter != "" {
 		bw.WriteString(filter + "\n")
 	}

@@ -91,7 +91,8 @@ func ReadReport(path string) (*Report, error) {
 // Plan's changes add back (AddTags) the tags the run removed that the file
 // lacks now, and remove (RemoveTags) the tags the run added that the file
 // still carries; its batches are the addTags calls, then the removeTags
-// calls, files grouped by identical tag sets. The Plan has no rules: a
+// calls, files grouped by identical tag sets, each call's tags adding up
+// to at most MaxTagsLength characters. The Plan has no rules: a
 // restore is bound by the report, not by a manifest.
 type Restore struct {
 	Report string // the report file, for messages
@@ -195,8 +196,8 @@ func PlanRestore(ctx context.Context, lib Library, rep *Report, path string, opt
 		return cmp.Or(strings.Compare(a.FilePath, b.FilePath), strings.Compare(a.FileID, b.FileID))
 	})
 	p.Batches = slices.Concat(
-		groupBatches(p.Changes, EndpointAddTags, func(c *Change) []string { return c.AddTags }, opts.BatchSize),
-		groupBatches(p.Changes, EndpointRemoveTags, func(c *Change) []string { return c.RemoveTags }, opts.BatchSize))
+		batchCalls(p.Changes, nil, opts.BatchSize, EndpointAddTags, addTagsOf, nil),
+		batchCalls(p.Changes, nil, opts.BatchSize, EndpointRemoveTags, removeTagsOf, nil))
 	if p.Batches == nil {
 		p.Batches = []Batch{}
 	}
