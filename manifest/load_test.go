@@ -74,6 +74,7 @@ var invalidCases = []struct {
 	{file: "replace-without-new.yaml", want: `replace-without-new.yaml:8:12: rule "lower-case-colors": replaceTags entry "Blue" has no replacement`},
 	{file: "replace-glob.yaml", want: `replace-glob.yaml:7:7: rule "lower-case-colors": replaceTags: the tag to replace "Red*" holds *, ? or [`},
 	{file: "replace-with-itself.yaml", want: `replaceTags replaces "red" with itself`},
+	{file: "replace-too-long.yaml", want: `replace-too-long.yaml:7:12: rule "spell-out": replaceTags: the replacement tag for "ugc" is 501 characters long; ImageKit adds no tag longer than 500 characters`},
 	{file: "replace-chain.yaml", want: `replace-chain.yaml:7:10: rule "lower-case-colors": replaceTags "a" → "b" chains: this rule replaces "b" in turn`},
 	{file: "replace-cycle-across-rules.yaml", want: `replace-cycle-across-rules.yaml:10:24: rule "colors-to-upper": replaceTags "red" → "Red" chains: rule "colors-to-lower" replaces "Red" in turn`, errors: 2},
 	{file: "replace-forbidden-by-its-rule.yaml", want: `replace-forbidden-by-its-rule.yaml:7:24: rule "lower-case-colors": replaceTags "Red" → "red": the rule itself forbids "red"`},

@@ -6,6 +6,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"unicode/utf8"
 	"unicode"
 )
 
@@ -41,11 +42,20 @@ func patternProblem(kind patternKind, j int, p string) string {
 	return ""
 }
 
+// MaxTagsLength is the most characters, counted as Unicode code points, that
+// the tags of one ImageKit tag call may add up to (its OpenAPI description
+// of addTags and removeTags); reconcile keeps every call within it. A
+// replacement tag longer than that could never be added.
+const MaxTagsLength = 500
+
 // replaceProblem checks one OLD: NEW entry of replaceTags. onKey says
 // whether the problem is with OLD rather than NEW.
 func replaceProblem(old, new string) (msg string, onKey bool) {
 	if old == new {
 		return fmt.Sprintf("replaceTags replaces %q with itself; remove the entry", old), true
+	}
+	if n := utf8.RuneCountInString(new); n > MaxTagsLength {
+		return fmt.Sprintf("replaceTags: the replacement tag for %q is %d characters long; ImageKit adds no tag longer than %d characters", old, n, MaxTagsLength), false
 	}
 	for _, side := range []struct {
 		what, tag string

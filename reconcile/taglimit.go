@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tagprune/tagprune/internal/english"
+	"github.com/tagprune/tagprune/manifest"
 )
 
 // MaxTagsLength is the most characters the tags of one call may add up to.
@@ -19,7 +20,7 @@ import (
 // Batching keeps every call within it (see pack); a tag (or AITag) that is
 // longer on its own cannot be sent in any call: the plan keeps it in the
 // change, sends it in no call, and Apply reports the file failed.
-const MaxTagsLength = 500
+const MaxTagsLength = manifest.MaxTagsLength
 
 // tagsLength returns the combined length of tags as MaxTagsLength counts
 // it: the Unicode code points of every tag, added up, with nothing for
