@@ -6,8 +6,8 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"unicode/utf8"
 	"unicode"
+	"unicode/utf8"
 )
 
 // The checks below are shared by Load, which reports each problem at its

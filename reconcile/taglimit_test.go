@@ -368,8 +368,8 @@ func TestCallsOverTheLimitAreRefused(t *testing.T) {
 // TestATagLongerThanTheLimit checks what becomes of a tag that no call can
 // carry: the plan keeps it in its change and lists it, sends it in no
 // call, and the apply changes what it can and reports the file failed,
-// saying why. A rename whose new tag is such a tag is not carried out: the
-// file keeps every tag.
+// saying why. A rename whose new tag is such a tag is refused with the
+// rules, before any read: it could never be carried out.
 func TestATagLongerThanTheLimit(t *testing.T) {
 	huge := strayTag("junk-huge-", 501)
 	files := []imagekittest.File{
@@ -377,10 +377,7 @@ func TestATagLongerThanTheLimit(t *testing.T) {
 		file("f2", "/a/2.jpg", "junk-2", "keep"),
 		file("r1", "/r/1.jpg", "Old", "keep"),
 	}
-	rules := []manifest.Rule{
-		rule("junk", []string{"/a/"}, nil, "junk-*"),
-		renameRule("rename", []string{"/r/"}, "Old", huge),
-	}
+	rules := []manifest.Rule{rule("junk", []string{"/a/"}, nil, "junk-*")}
 	lib := newTestLib(t, files)
 	p, err := MakePlan(context.Background(), lib, rules, PlanOptions{})
 	require.NoError(t, err)
@@ -390,7 +387,6 @@ func TestATagLongerThanTheLimit(t *testing.T) {
 	requireCovered(t, p)
 	assert.Equal(t, []Unsendable{
 		{FileID: "f1", FilePath: "/a/1.jpg", Endpoint: EndpointRemoveTags, Tag: huge, Length: 501},
-		{FileID: "r1", FilePath: "/r/1.jpg", Endpoint: EndpointAddTags, Tag: huge, Length: 501},
 	}, p.UnsendableTags())
 	for _, b := range p.Batches {
 		assert.NotContains(t, b.Tags, huge)
@@ -398,24 +394,22 @@ func TestATagLongerThanTheLimit(t *testing.T) {
 
 	r, err := Apply(context.Background(), lib, p, ApplyOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{"f1": StatusFailed, "f2": StatusChanged, "r1": StatusFailed}, statuses(r))
+	assert.Equal(t, map[string]string{"f1": StatusFailed, "f2": StatusChanged}, statuses(r))
 	assert.Equal(t, []string{huge, "keep"}, lib.tags("f1"), "the other tag is removed")
 	assert.Equal(t, []string{"keep"}, lib.tags("f2"))
-	assert.Equal(t, []string{"Old", "keep"}, lib.tags("r1"), "a rename that cannot add its new tag keeps the old one")
 	byID := map[string]FileResult{}
 	for _, f := range r.Files {
 		byID[f.FileID] = f
 	}
 	assert.Equal(t, []string{"junk-1"}, byID["f1"].RemovedTags)
 	assert.Contains(t, byID["f1"].Error, `is 501 characters long, more than the 500 that ImageKit accepts in one call: it cannot be removed through removeTags`)
-	assert.Contains(t, byID["r1"].Error, `the new tag "junk-huge-sssss`)
-	assert.Contains(t, byID["r1"].Error, "its tags were not removed, so that no rename loses its tag")
-	assert.Empty(t, byID["r1"].RemovedTags)
-	var outcomes []string
-	for _, b := range r.Batches {
-		outcomes = append(outcomes, b.Outcome)
-	}
-	assert.Equal(t, []string{OutcomeOK, OutcomeSkipped}, outcomes, "the removal of Old is held back and sent to no file")
+
+	lib.resetLog()
+	_, err = MakePlan(context.Background(), lib, []manifest.Rule{renameRule("rename", []string{"/r/"}, "Old", huge)}, PlanOptions{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `the replacement tag for "Old" is 501 characters long`)
+	assert.Empty(t, lib.sent(), "nothing is sent")
+	assert.Equal(t, []string{"Old", "keep"}, lib.tags("r1"))
 }
 
 // TestConsistencyAllowsOnlyTooLongTagsUncovered checks that a removal left
