@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/tagprune/tagprune/internal/sorted"
 )
 
 // Matcher is a list of rules compiled for matching files: the exact tags of
@@ -73,7 +75,7 @@ func Compile(rules []Rule) (*Matcher, error) {
 			qs[q] = true
 		}
 	}
-	m.queries = sortedKeys(qs)
+	m.queries = sorted.Keys(qs)
 	for i := range rules {
 		r := &rules[i]
 		ri := int32(i)
@@ -186,7 +188,7 @@ func (m *Matcher) scope(fileID, filePath string) *Selection {
 	if a != nil {
 		sel, excl = a.sel, a.excl
 	}
-	rules := minus(minus(union(sel, in), excl), out)
+	rules := minus(minus(sorted.Union(sel, in), excl), out)
 	s := m.intern(rules)
 	m.byID[key] = s
 	return s
@@ -205,8 +207,8 @@ func (m *Matcher) settle(a *anchor) {
 		}
 		if j, ok := m.folders[f[:i+1]]; ok {
 			b := &m.anchors[j]
-			a.sel = union(a.sel, b.in)
-			a.excl = union(a.excl, b.out)
+			a.sel = sorted.Union(a.sel, b.in)
+			a.excl = sorted.Union(a.excl, b.out)
 		}
 	}
 	a.base = m.intern(minus(a.sel, a.excl))
@@ -250,34 +252,6 @@ func (m *Matcher) filter(s *Selection, matched func(string) bool) *Selection {
 	}
 	s.byMask[string(mask)] = d
 	return d
-}
-
-// union returns the sorted union of two sorted lists without duplicates.
-func union(a, b []int32) []int32 {
-	if len(b) == 0 {
-		return a
-	}
-	if len(a) == 0 {
-		return b
-	}
-	out := make([]int32, 0, len(a)+len(b))
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		switch {
-		case a[i] < b[j]:
-			out = append(out, a[i])
-			i++
-		case a[i] > b[j]:
-			out = append(out, b[j])
-			j++
-		default:
-			out = append(out, a[i])
-			i++
-			j++
-		}
-	}
-	out = append(out, a[i:]...)
-	return append(out, b[j:]...)
 }
 
 // minus returns the elements of sorted a that are not in sorted b.
@@ -581,11 +555,11 @@ func (s *Selection) Signature() string {
 				forb = append(forb, old)
 			}
 			if len(rule.AllowedTags) > 0 {
-				allows = append(allows, strings.Join(sortedUnique(rule.AllowedTags), "\x00"))
+				allows = append(allows, strings.Join(sorted.Unique(rule.AllowedTags), "\x00"))
 			}
 		}
-		forb = sortedUnique(forb)
-		allows = sortedUnique(allows)
+		forb = sorted.Unique(forb)
+		allows = sorted.Unique(allows)
 		s.sig = strings.Join(forb, "\x00") + "\x01" + strings.Join(allows, "\x01")
 	})
 	return s.sig

@@ -3,6 +3,8 @@ package manifest
 import (
 	"strconv"
 	"strings"
+
+	"github.com/tagprune/tagprune/internal/sorted"
 )
 
 // Position is where something was written in a manifest.
@@ -82,7 +84,7 @@ func (r *Rule) ExactTags() []string {
 	for old := range r.ReplaceTags {
 		out = append(out, old)
 	}
-	return sortedUnique(out)
+	return sorted.Unique(out)
 }
 
 // MatchesAnyTag reports whether the rule may forbid a tag or an AITag that

@@ -4,10 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/tagprune/tagprune/internal/sorted"
 )
 
 // The checks below are shared by Load, which reports each problem at its
@@ -174,7 +175,7 @@ type replaceConflict struct {
 func replaceConflicts(rules []Rule) []replaceConflict {
 	olds := map[string]int{} // OLD -> first rule that replaces it
 	for i := range rules {
-		for _, old := range sortedKeys(rules[i].ReplaceTags) {
+		for _, old := range sorted.Keys(rules[i].ReplaceTags) {
 			if _, ok := olds[old]; !ok {
 				olds[old] = i
 			}
@@ -187,7 +188,7 @@ func replaceConflicts(rules []Rule) []replaceConflict {
 			continue
 		}
 		pol := r.Policy()
-		for _, old := range sortedKeys(r.ReplaceTags) {
+		for _, old := range sorted.Keys(r.ReplaceTags) {
 			new := r.ReplaceTags[old]
 			if j, ok := olds[new]; ok {
 				where := "this rule"
@@ -205,21 +206,6 @@ func replaceConflicts(rules []Rule) []replaceConflict {
 		}
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-func sortedUnique(s []string) []string {
-	s = slices.Clone(s)
-	slices.Sort(s)
-	return slices.Compact(s)
 }
 
 // checkRules checks rules that did not come from Load, by rule name.
@@ -275,7 +261,7 @@ func checkRules(rules []Rule) Errors {
 				}
 			}
 		}
-		for _, old := range sortedKeys(r.ReplaceTags) {
+		for _, old := range sorted.Keys(r.ReplaceTags) {
 			if msg, _ := replaceProblem(old, r.ReplaceTags[old]); msg != "" {
 				add(r.Name, "%s", msg)
 			}

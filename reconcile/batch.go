@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tagprune/tagprune/api"
+	"github.com/tagprune/tagprune/internal/sorted"
 	"github.com/tagprune/tagprune/manifest"
 )
 
@@ -1079,29 +1080,7 @@ func (p *packer) canShare(a, b int) bool {
 	if a == b || p.length[a]+p.length[b] <= p.limit {
 		return true
 	}
-	return tagsLength(unionSorted(p.need(a), p.need(b))) <= p.limit
-}
-
-// unionSorted returns the sorted union of two sorted, duplicate-free lists.
-func unionSorted(a, b []string) []string {
-	out := make([]string, 0, len(a)+len(b))
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		switch {
-		case a[i] < b[j]:
-			out = append(out, a[i])
-			i++
-		case a[i] > b[j]:
-			out = append(out, b[j])
-			j++
-		default:
-			out = append(out, a[i])
-			i++
-			j++
-		}
-	}
-	out = append(out, a[i:]...)
-	return append(out, b[j:]...)
+	return tagsLength(sorted.Union(p.need(a), p.need(b))) <= p.limit
 }
 
 // exact searches calls for types (at most maxExactTypes of them) fewer than

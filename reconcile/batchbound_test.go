@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tagprune/tagprune/api/imagekittest"
+	"github.com/tagprune/tagprune/internal/sorted"
 	"github.com/tagprune/tagprune/manifest"
 )
 
@@ -101,7 +102,7 @@ func TestBatchCallBound(t *testing.T) {
 		for _, c := range p.Changes {
 			removed = append(removed, c.RemoveTags...)
 		}
-		removed = sortedUnique(removed)
+		removed = sorted.Unique(removed)
 		lower := max((len(p.Changes)+size-1)/size, (chars(removed)+499)/500)
 		require.GreaterOrEqual(t, len(p.Batches), lower, "iteration %d: no batching takes fewer calls", iter)
 		if oneSet && chars(removed) <= 500 {

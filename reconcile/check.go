@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tagprune/tagprune/api"
+	"github.com/tagprune/tagprune/internal/sorted"
 	"github.com/tagprune/tagprune/manifest"
 )
 
@@ -125,7 +126,7 @@ func checkFresh(ctx context.Context, lib Library, plan *Plan, rs *ruleSet, conc 
 	for _, c := range plan.Changes {
 		ids = append(ids, c.FileID)
 	}
-	ids = sortedUnique(ids)
+	ids = sorted.Unique(ids)
 
 	now := make(map[string]current, len(ids))
 	err := listIDs(ctx, lib, ids, nil, conc, func(f *api.File) {
@@ -155,7 +156,7 @@ func checkFresh(ctx context.Context, lib Library, plan *Plan, rs *ruleSet, conc 
 	}
 	selected := make(map[string]map[string]bool, len(cands))
 	var searches []idSearch
-	for _, q := range sortedKeys(cands) {
+	for _, q := range sorted.Keys(cands) {
 		sel := map[string]bool{}
 		selected[q] = sel
 		searches = append(searches, idSearch{ids: cands[q], tail: []string{"(" + q + ")"}, fn: func(f *api.File) { sel[f.FileID] = true }})

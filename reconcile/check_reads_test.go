@@ -13,6 +13,7 @@ import (
 
 	"github.com/tagprune/tagprune/api"
 	"github.com/tagprune/tagprune/api/imagekittest"
+	"github.com/tagprune/tagprune/internal/sorted"
 	"github.com/tagprune/tagprune/manifest"
 )
 
@@ -95,5 +96,5 @@ func sortedIDs(p *Plan) []string {
 	for _, c := range p.Changes {
 		ids = append(ids, c.FileID)
 	}
-	return sortedUnique(ids)
+	return sorted.Unique(ids)
 }

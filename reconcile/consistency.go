@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tagprune/tagprune/api"
+	"github.com/tagprune/tagprune/internal/sorted"
 	"github.com/tagprune/tagprune/manifest"
 )
 
@@ -214,7 +215,7 @@ func checkChange(ps *problems, rs *ruleSet, c *Change, sel *manifest.Selection) 
 		ps.add("rename conflict on %s", rc.String())
 	}
 
-	wantNames := rs.names(unionInts(res.RemoveBy, res.RemoveAIBy))
+	wantNames := rs.names(sorted.Union(res.RemoveBy, res.RemoveAIBy))
 	wantRules := setOf(wantNames)
 	named := setOf(c.Rules)
 	for _, name := range c.Rules {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tagprune/tagprune/internal/sorted"
 	"github.com/tagprune/tagprune/manifest"
 )
 
@@ -32,7 +33,7 @@ func plannedCalls(batches []Batch) map[string]*fileCalls {
 	}
 	for _, fc := range out {
 		for k := range fc {
-			fc[k] = sortedUnique(fc[k])
+			fc[k] = sorted.Unique(fc[k])
 		}
 	}
 	return out
@@ -78,12 +79,12 @@ func judgeFresh(rs *ruleSet, c *Change, f current, sel *manifest.Selection, call
 	}
 	s := StaleFile{
 		FileID: c.FileID, FilePath: c.FilePath, NowPath: f.path,
-		RemoveTags: sortedUnique(c.RemoveTags), NowRemove: res.Remove,
-		Rules: sortedUnique(c.Rules), NowRules: rs.names(unionInts(res.RemoveBy, res.RemoveAIBy)),
+		RemoveTags: sorted.Unique(c.RemoveTags), NowRemove: res.Remove,
+		Rules: sorted.Unique(c.Rules), NowRules: rs.names(sorted.Union(res.RemoveBy, res.RemoveAIBy)),
 		NotForbidden:    notForbidden,
-		RemoveAITags:    sortedUnique(c.RemoveAITags),
+		RemoveAITags:    sorted.Unique(c.RemoveAITags),
 		NowRemoveAITags: res.RemoveAITags,
-		AddTags:         sortedUnique(c.AddTags),
+		AddTags:         sorted.Unique(c.AddTags),
 		NowAddTags:      nowAdd,
 		NotForbiddenAI:  notForbiddenAI,
 		NotRenamed:      notRenamed,

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tagprune/tagprune/api"
+	"github.com/tagprune/tagprune/internal/sorted"
 	"github.com/tagprune/tagprune/manifest"
 )
 
@@ -203,7 +204,7 @@ func planListings(rules []manifest.Rule) ([]listing, error) {
 		}
 	}
 	var out []listing
-	for _, query := range sortedKeys(byQuery) {
+	for _, query := range sorted.Keys(byQuery) {
 		for _, sc := range mergeScopes(rules, byQuery[query]) {
 			tags := sc.tags
 			if sc.anyTag {
@@ -218,10 +219,10 @@ func planListings(rules []manifest.Rule) ([]listing, error) {
 			}
 		}
 	}
-	for _, query := range sortedKeys(idGroups) {
+	for _, query := range sorted.Keys(idGroups) {
 		g := idGroups[query]
 		tail := []string{tagsExists}
-		if tags := sortedUnique(g.tags); !g.anyTag && len(tags) > 0 {
+		if tags := sorted.Unique(g.tags); !g.anyTag && len(tags) > 0 {
 			if tc := inClause("tags", tags); escLen(tc) <= maxQueryEscLen/4 {
 				tail[0] = tc
 			}
@@ -230,7 +231,7 @@ func planListings(rules []manifest.Rule) ([]listing, error) {
 			tail = append(tail, "("+query+")")
 		}
 		tail = append(tail, typeFile)
-		qs, err := idQueries(sortedUnique(g.ids), tail)
+		qs, err := idQueries(sorted.Unique(g.ids), tail)
 		if err != nil {
 			return nil, err
 		}
@@ -271,7 +272,7 @@ func mergeScopes(rules []manifest.Rule, idx []int) []scope {
 	for _, i := range idx {
 		folders = append(folders, rules[i].Paths...)
 	}
-	folders = sortedUnique(folders)
+	folders = sorted.Unique(folders)
 	// Folders under a folder sort right after it, so one pass finds roots.
 	root := make(map[string]string, len(folders))
 	cur := ""
@@ -321,7 +322,7 @@ func mergeScopes(rules []manifest.Rule, idx []int) []scope {
 	}
 	out := make([]scope, 0, len(byTop))
 	for _, sc := range byTop {
-		sc.tags = sortedUnique(sc.tags)
+		sc.tags = sorted.Unique(sc.tags)
 		out = append(out, *sc)
 	}
 	slices.SortFunc(out, func(a, b scope) int { return strings.Compare(a.folders[0], b.folders[0]) })
@@ -485,21 +486,6 @@ func joinAnd(clauses ...string) string {
 // escLen is the length of s once escaped as a URL query value.
 func escLen(s string) int { return len(url.QueryEscape(s)) }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-func sortedUnique(s []string) []string {
-	s = slices.Clone(s)
-	slices.Sort(s)
-	return slices.Compact(s)
-}
-
 // found is a file to change, as accumulated over the listings.
 type found struct {
 	path       string
@@ -567,9 +553,9 @@ func (o *observer) check(f *api.File, l *listing) {
 		fd = &found{path: f.FilePath, tagsBefore: slices.Clone(f.Tags), aiBefore: ai}
 		o.found[f.FileID] = fd
 	}
-	fd.remove = unionSorted(fd.remove, res.Remove)
-	fd.removeAI = unionSorted(fd.removeAI, res.RemoveAITags)
-	fd.rules = unionInts(fd.rules, unionInts(res.RemoveBy, res.RemoveAIBy))
+	fd.remove = sorted.Union(fd.remove, res.Remove)
+	fd.removeAI = sorted.Union(fd.removeAI, res.RemoveAITags)
+	fd.rules = sorted.Union(fd.rules, sorted.Union(res.RemoveBy, res.RemoveAIBy))
 	fd.renames = unionRenames(fd.renames, res.Renames)
 	if l.search != "" && !slices.Contains(fd.queries, l.search) {
 		fd.queries = append(fd.queries, l.search)
@@ -615,26 +601,4 @@ func (o *observer) changes() []Change {
 		return cmp.Or(cmp.Compare(a.FilePath, b.FilePath), cmp.Compare(a.FileID, b.FileID))
 	})
 	return out
-}
-
-// unionInts returns the sorted union of two sorted lists without duplicates.
-func unionInts(a, b []int) []int {
-	out := make([]int, 0, len(a)+len(b))
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		switch {
-		case a[i] < b[j]:
-			out = append(out, a[i])
-			i++
-		case a[i] > b[j]:
-			out = append(out, b[j])
-			j++
-		default:
-			out = append(out, a[i])
-			i++
-			j++
-		}
-	}
-	out = append(out, a[i:]...)
-	return append(out, b[j:]...)
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tagprune/tagprune/api"
 	"github.com/tagprune/tagprune/api/imagekittest"
+	"github.com/tagprune/tagprune/internal/sorted"
 	"github.com/tagprune/tagprune/manifest"
 )
 
@@ -157,7 +158,7 @@ func TestPlanListingsSplitOnlyByDisjointFolders(t *testing.T) {
 		{
 			name:      "many folders are split into listings over different folders",
 			rules:     []manifest.Rule{rule("X", outer, nil, tags...), rule("Y", inner, nil, "other")},
-			wantTags:  inClause("tags", sortedUnique(append(slices.Clone(tags), "other"))),
+			wantTags:  inClause("tags", sorted.Unique(append(slices.Clone(tags), "other"))),
 			wantSplit: true,
 		},
 	}
@@ -445,7 +446,7 @@ func TestPlanListingsSplitLongTagLists(t *testing.T) {
 				wantTags = append(wantTags, r.ForbiddenTags...)
 				wantFolders = append(wantFolders, r.Paths...)
 			}
-			wantTags = sortedUnique(wantTags)
+			wantTags = sorted.Unique(wantTags)
 			require.Greater(t, len(got), 1, "the tags do not fit one URL")
 			searched := map[string][]string{} // tag -> the folders searched with it
 			for _, l := range got {

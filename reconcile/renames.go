@@ -9,6 +9,7 @@ import (
 
 	"github.com/tagprune/tagprune/api"
 	"github.com/tagprune/tagprune/internal/english"
+	"github.com/tagprune/tagprune/internal/sorted"
 	"github.com/tagprune/tagprune/manifest"
 )
 
@@ -118,7 +119,7 @@ func (rs *ruleSet) renames(rn []manifest.Rename, tagsBefore []string) ([]Rename,
 			add = append(add, r.New)
 		}
 	}
-	return out, sortedUnique(add)
+	return out, sorted.Unique(add)
 }
 
 // unionRenames returns the renames of a and b, sorted by Old, then rule,
@@ -166,10 +167,10 @@ func (o *observer) checkRenames(ctx context.Context, lib Library) error {
 		}
 	}
 	selected := make(map[string]map[string]bool, len(probe))
-	for _, q := range sortedKeys(probe) {
+	for _, q := range sorted.Keys(probe) {
 		sel := map[string]bool{}
 		selected[q] = sel
-		err := listIDs(ctx, lib, sortedUnique(probe[q]), []string{"(" + q + ")"}, DefaultConcurrency, func(f *api.File) { sel[f.FileID] = true })
+		err := listIDs(ctx, lib, sorted.Unique(probe[q]), []string{"(" + q + ")"}, DefaultConcurrency, func(f *api.File) { sel[f.FileID] = true })
 		if err != nil {
 			return fmt.Errorf("checking renames against searchQuery %s: %w", q, err)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/tagprune/tagprune/internal/ansi"
 	"github.com/tagprune/tagprune/internal/english"
 	"github.com/tagprune/tagprune/internal/inputfile"
+	"github.com/tagprune/tagprune/internal/sorted"
 )
 
 // MaxReportFileSize is the largest report file ReadReport reads, in bytes
@@ -142,7 +143,7 @@ func PlanRestore(ctx context.Context, lib Library, rep *Report, path string, opt
 	for i, u := range todo {
 		ids[i] = u.f.FileID
 	}
-	ids = sortedUnique(ids)
+	ids = sorted.Unique(ids)
 	now := make(map[string]current, len(ids))
 	scanned := 0
 	err := listIDs(ctx, lib, ids, nil, DefaultConcurrency, func(f *api.File) {
@@ -182,8 +183,8 @@ func PlanRestore(ctx context.Context, lib Library, rep *Report, path string, opt
 		if before == nil {
 			before = []string{}
 		}
-		c := Change{FileID: u.f.FileID, FilePath: cur.path, TagsBefore: before, AddTags: sortedUnique(add),
-			RemoveTags: sortedUnique(remove), Rules: slices.Clone(u.f.Rules)}
+		c := Change{FileID: u.f.FileID, FilePath: cur.path, TagsBefore: before, AddTags: sorted.Unique(add),
+			RemoveTags: sorted.Unique(remove), Rules: slices.Clone(u.f.Rules)}
 		if c.RemoveTags == nil {
 			c.RemoveTags = []string{}
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tagprune/tagprune/api"
 	"github.com/tagprune/tagprune/api/imagekittest"
+	"github.com/tagprune/tagprune/internal/sorted"
 	"github.com/tagprune/tagprune/manifest"
 )
 
@@ -304,7 +305,7 @@ func TestARefusedCallIsSplitIntoItsFilesTags(t *testing.T) {
 		for _, id := range call.FileIDs {
 			own = append(own, planned[id]...)
 		}
-		assert.ElementsMatch(t, sortedUnique(own), call.Tags, "a call to %v carries the tags of its own files only", call.FileIDs)
+		assert.ElementsMatch(t, sorted.Unique(own), call.Tags, "a call to %v carries the tags of its own files only", call.FileIDs)
 	}
 	for _, b := range r.Batches {
 		if b.Outcome == OutcomeOK {
@@ -347,7 +348,7 @@ func TestCallsOverTheLimitAreRefused(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, p.Batches, 2)
 	p.Batches = []Batch{{Endpoint: EndpointRemoveTags, FileIDs: slices.Concat(p.Batches[0].FileIDs, p.Batches[1].FileIDs),
-		Tags: sortedUnique(slices.Concat(p.Batches[0].Tags, p.Batches[1].Tags))}}
+		Tags: sorted.Unique(slices.Concat(p.Batches[0].Tags, p.Batches[1].Tags))}}
 
 	err = CheckConsistency(p)
 	require.ErrorIs(t, err, ErrInconsistentPlan)

@@ -77,6 +77,18 @@ func newEnv(s Streams, b Build) *env {
 	return &env{Streams: s, build: b, version: resolveVersion(b.Version), intr: newInterrupt(s.Err)}
 }
 
+// action is a command's action: it parses the command's flags once into its
+// options, then runs the command with them.
+func action[O any](e *env, parse func(*urfave.Context) (O, error), run func(context.Context, *env, O) error) urfave.ActionFunc {
+	return func(c *urfave.Context) error {
+		o, err := parse(c)
+		if err != nil {
+			return err
+		}
+		return run(c.Context, e, o)
+	}
+}
+
 // NewApp returns the urfave/cli application: its commands, their flags and
 // their actions. Run is the way to run it; tests read its definition.
 func NewApp(s Streams, version string) *urfave.App {

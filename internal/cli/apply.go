@@ -75,13 +75,7 @@ Examples:
 			&urfave.DurationFlag{Name: flagGrace, Value: reconcile.DefaultGrace,
 				Usage: "on SIGINT/SIGTERM, how long (`DUR`) calls in flight may take to finish; a second signal abandons them"},
 		}, sourceFlags()...)...),
-		Action: func(c *urfave.Context) error {
-			o, err := parseApply(c)
-			if err != nil {
-				return err
-			}
-			return runApply(c.Context, e, o)
-		},
+		Action: action(e, parseApply, runApply),
 	}
 }
 

@@ -51,14 +51,8 @@ Examples:
   tagprune emulator --data examples/library.json --addr 127.0.0.1:8080
   IMAGEKIT_API_URL=http://127.0.0.1:8080 IMAGEKIT_PRIVATE_KEY=any-key-will-do tagprune plan -f examples/manifest.yaml
   tagprune emulator --data lib.json --rate-limit 20 --latency 150ms --partial-rate 0.1 --seed 7`,
-		Flags: withGlobal(flags...),
-		Action: func(c *urfave.Context) error {
-			o, err := parseEmulator(c)
-			if err != nil {
-				return err
-			}
-			return runEmulator(c.Context, e, o)
-		},
+		Flags:  withGlobal(flags...),
+		Action: action(e, parseEmulator, runEmulator),
 	}
 }
 

@@ -42,13 +42,7 @@ Examples:
 			&urfave.StringFlag{Name: flagOut, TakesFile: true, Usage: "write the snapshot to `FILE` (atomically)"},
 			&urfave.StringFlag{Name: flagPath, Value: wholeLibrary, Usage: "only this `FOLDER` and its subfolders"},
 		}, sourceFlags()...)...),
-		Action: func(c *urfave.Context) error {
-			o, err := parseExport(c)
-			if err != nil {
-				return err
-			}
-			return runExport(c.Context, e, o)
-		},
+		Action: action(e, parseExport, runExport),
 	}
 }
 

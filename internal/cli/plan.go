@@ -60,13 +60,7 @@ Examples:
 			reportFlag("also write a report `FILE`"),
 			batchSizeFlag(),
 		}, sourceFlags()...)...),
-		Action: func(c *urfave.Context) error {
-			o, err := parsePlan(c)
-			if err != nil {
-				return err
-			}
-			return runPlan(c.Context, e, o)
-		},
+		Action: action(e, parsePlan, runPlan),
 	}
 }
 

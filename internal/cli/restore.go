@@ -64,13 +64,7 @@ Examples:
 			&urfave.DurationFlag{Name: flagGrace, Value: reconcile.DefaultGrace,
 				Usage: "on SIGINT/SIGTERM, how long (`DUR`) calls in flight may take to finish; a second signal abandons them"},
 		}, sourceFlags()...)...),
-		Action: func(c *urfave.Context) error {
-			o, err := parseRestore(c)
-			if err != nil {
-				return err
-			}
-			return runRestore(c.Context, e, o)
-		},
+		Action: action(e, parseRestore, runRestore),
 	}
 }
 

@@ -44,13 +44,7 @@ Examples:
 			manifestFlag(),
 			&urfave.StringFlag{Name: flagFormat, Value: defaultFormat, Usage: "output `FORMAT`: text, or github (::error and ::warning annotations on a pull request)"},
 		),
-		Action: func(c *urfave.Context) error {
-			o, err := parseValidate(c)
-			if err != nil {
-				return err
-			}
-			return runValidate(c.Context, e, o)
-		},
+		Action: action(e, parseValidate, runValidate),
 	}
 }
 
