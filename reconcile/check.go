@@ -251,6 +251,31 @@ func listIDSearches(ctx context.Context, lib Library, searches []idSearch, conc 
 	return ctx.Err()
 }
 
+// listChange says, for people, how a file's planned list (of tags, AITags or
+// rules) became the list it has now. Each planned item no longer there is
+// described with still when has holds it (the file still carries the tag,
+// the rule still selects the file), else with gone; each item there now
+// but not planned, with added. Each format takes the item once (%q).
+func listChange(planned, now []string, has map[string]bool, still, gone, added string) []string {
+	var out []string
+	inNow, inPlan := setOf(now), setOf(planned)
+	for _, x := range planned {
+		switch {
+		case inNow[x]:
+		case has[x]:
+			out = append(out, fmt.Sprintf(still, x))
+		default:
+			out = append(out, fmt.Sprintf(gone, x))
+		}
+	}
+	for _, x := range now {
+		if !inPlan[x] {
+			out = append(out, fmt.Sprintf(added, x))
+		}
+	}
+	return out
+}
+
 // staleHow says, for people, how a file changed since the plan, and what
 // that changes.
 func staleHow(c *Change, s *StaleFile, nowTags []string, rs *ruleSet, sel *manifest.Selection) string {
@@ -260,39 +285,14 @@ func staleHow(c *Change, s *StaleFile, nowTags []string, rs *ruleSet, sel *manif
 	}
 	nowRemove, planned := setOf(s.NowRemove), setOf(s.RemoveTags)
 	carries := setOf(nowTags)
-	for _, t := range s.RemoveTags {
-		switch {
-		case nowRemove[t]:
-		case carries[t]:
-			parts = append(parts, fmt.Sprintf("tag %q is no longer forbidden for it", t))
-		default:
-			parts = append(parts, fmt.Sprintf("tag %q was removed from it", t))
-		}
-	}
-	for _, t := range s.NowRemove {
-		if !planned[t] {
-			parts = append(parts, fmt.Sprintf("it now carries forbidden tag %q", t))
-		}
-	}
+	parts = append(parts, listChange(s.RemoveTags, s.NowRemove, carries,
+		"tag %q is no longer forbidden for it", "tag %q was removed from it", "it now carries forbidden tag %q")...)
 	selecting := map[string]bool{}
 	for _, i := range sel.Rules() {
 		selecting[rs.rules[i].Name] = true
 	}
-	nowRules, plannedRules := setOf(s.NowRules), setOf(s.Rules)
-	for _, name := range s.Rules {
-		switch {
-		case nowRules[name]:
-		case !selecting[name]:
-			parts = append(parts, fmt.Sprintf("rule %q no longer selects it", name))
-		default:
-			parts = append(parts, fmt.Sprintf("rule %q no longer forbids any of its tags", name))
-		}
-	}
-	for _, name := range s.NowRules {
-		if !plannedRules[name] {
-			parts = append(parts, fmt.Sprintf("rule %q now forbids some of its tags", name))
-		}
-	}
+	parts = append(parts, listChange(s.Rules, s.NowRules, selecting,
+		"rule %q no longer forbids any of its tags", "rule %q no longer selects it", "rule %q now forbids some of its tags")...)
 	for _, t := range s.NotForbidden {
 		if planned[t] && carries[t] && !nowRemove[t] {
 			continue // said above: no longer forbidden

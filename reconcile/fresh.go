@@ -116,43 +116,17 @@ func judgeFresh(rs *ruleSet, c *Change, f current, sel *manifest.Selection, call
 // since the plan: the part of the story staleHow does not tell.
 func staleHowMore(s *StaleFile, f current) string {
 	var parts []string
-	carriesAI := setOf(f.ai)
-	nowAI, plannedAI := setOf(s.NowRemoveAITags), setOf(s.RemoveAITags)
-	for _, t := range s.RemoveAITags {
-		switch {
-		case nowAI[t]:
-		case carriesAI[t]:
-			parts = append(parts, fmt.Sprintf("AITag %q is no longer forbidden for it", t))
-		default:
-			parts = append(parts, fmt.Sprintf("AITag %q was removed from it", t))
-		}
-	}
-	for _, t := range s.NowRemoveAITags {
-		if !plannedAI[t] {
-			parts = append(parts, fmt.Sprintf("it now carries forbidden AITag %q", t))
-		}
-	}
+	carriesAI, plannedAI := setOf(f.ai), setOf(s.RemoveAITags)
+	parts = append(parts, listChange(s.RemoveAITags, s.NowRemoveAITags, carriesAI,
+		"AITag %q is no longer forbidden for it", "AITag %q was removed from it", "it now carries forbidden AITag %q")...)
 	for _, t := range s.NotForbiddenAI {
 		if !plannedAI[t] || !carriesAI[t] {
 			parts = append(parts, fmt.Sprintf("AITag %q of its planned call is no longer forbidden for it", t))
 		}
 	}
-	carries := setOf(f.tags)
-	nowAdd, plannedAdd := setOf(s.NowAddTags), setOf(s.AddTags)
-	for _, t := range s.AddTags {
-		switch {
-		case nowAdd[t]:
-		case carries[t]:
-			parts = append(parts, fmt.Sprintf("it now carries %q already, the new tag of its rename", t))
-		default:
-			parts = append(parts, fmt.Sprintf("no rename adds %q to it now", t))
-		}
-	}
-	for _, t := range s.NowAddTags {
-		if !plannedAdd[t] {
-			parts = append(parts, fmt.Sprintf("a rename now adds %q to it", t))
-		}
-	}
+	plannedAdd := setOf(s.AddTags)
+	parts = append(parts, listChange(s.AddTags, s.NowAddTags, setOf(f.tags),
+		"it now carries %q already, the new tag of its rename", "no rename adds %q to it now", "a rename now adds %q to it")...)
 	for _, t := range s.NotRenamed {
 		if !plannedAdd[t] {
 			parts = append(parts, fmt.Sprintf("its planned call would add %q, which no rename of a rule that selects it names now", t))
