@@ -286,6 +286,28 @@ func bruteForbidden(rules []manifest.Rule, f file, tag string) (bool, []string) 
 		}
 		return false
 	}
+	var by []string
+	for _, r := range rules {
+		if slices.Contains(r.ExcludeFileIDs, f.id) || under(r.ExcludePaths) {
+			continue
+		}
+		if !slices.Contains(r.FileIDs, f.id) && !under(r.Paths) {
+			continue
+		}
+		if r.SearchQuery != "" && !slices.Contains(f.matched, r.SearchQuery) {
+			continue
+		}
+		if bruteRuleForbids(r, tag) {
+			by = append(by, r.Name)
+		}
+	}
+	return len(by) > 0, by
+}
+
+// bruteRuleForbids says, straight from DESIGN.md section 2, whether rule r
+// forbids tag on a file it selects: the tag matches forbiddenTags, is
+// replaced by replaceTags, or matches no allowedTags of an allowlist.
+func bruteRuleForbids(r manifest.Rule, tag string) bool {
 	match := func(patterns []string) bool {
 		for _, p := range patterns {
 			if p == tag {
@@ -299,23 +321,8 @@ func bruteForbidden(rules []manifest.Rule, f file, tag string) (bool, []string) 
 		}
 		return false
 	}
-	var by []string
-	for _, r := range rules {
-		if slices.Contains(r.ExcludeFileIDs, f.id) || under(r.ExcludePaths) {
-			continue
-		}
-		if !slices.Contains(r.FileIDs, f.id) && !under(r.Paths) {
-			continue
-		}
-		if r.SearchQuery != "" && !slices.Contains(f.matched, r.SearchQuery) {
-			continue
-		}
-		_, replaced := r.ReplaceTags[tag]
-		if match(r.ForbiddenTags) || replaced || (len(r.AllowedTags) > 0 && !match(r.AllowedTags)) {
-			by = append(by, r.Name)
-		}
-	}
-	return len(by) > 0, by
+	_, replaced := r.ReplaceTags[tag]
+	return match(r.ForbiddenTags) || replaced || (len(r.AllowedTags) > 0 && !match(r.AllowedTags))
 }
 
 // TestMatcherAgreesWithTheSemantics compares the Matcher with a brute-force
@@ -387,6 +394,9 @@ func TestMatcherAgreesWithTheSemantics(t *testing.T) {
 			for _, tag := range slices.Concat(f.tags, pool, []string{"other"}) {
 				forbidden, by := bruteForbidden(rules, f, tag)
 				require.Equal(t, forbidden, sel.Forbids(tag), "iteration %d: tag %q of %+v", iter, tag, f)
+				for _, r := range rules {
+					require.Equal(t, bruteRuleForbids(r, tag), r.Policy().Forbids(tag), "iteration %d: rule %s, tag %q", iter, r.Name, tag)
+				}
 				if forbidden && tag != "" && slices.Contains(f.tags, tag) {
 					wantRemove = append(wantRemove, tag)
 					wantBy = append(wantBy, by...)
