@@ -321,6 +321,9 @@ func TestRenameInterruptedBetweenTheTwoSteps(t *testing.T) {
 	held := g.next(t) // the first removal: every addition has been answered
 	require.Equal(t, 3, int(emulatorStats(t, srv).Requests.AddTags))
 	run.signal(t, os.Interrupt)
+	// The held call is let through only once the run has said it stops, so
+	// that the signal is seen before its answer comes.
+	require.Contains(t, run.waitStderr(t, "stopping: "), "for 1 call in flight")
 	held.let()
 	res := run.wait(t)
 	require.Equal(t, exitInterrupted, res.code, res.stdout+res.stderr)

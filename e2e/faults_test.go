@@ -375,9 +375,7 @@ func TestApplySavedPlanWithDeletedFiles(t *testing.T) {
 	dir := t.TempDir()
 	report := filepath.Join(dir, "report.json")
 
-	g.open()
-	planFile, plan := savePlanVia(t, srv, g.URL, manifests[0])
-	g.holdAgain()
+	planFile, plan := g.savePlanThrough(t, srv, manifests[0])
 	require.GreaterOrEqual(t, len(plan.Batches), 6)
 
 	// Before apply: one file of the first call and one of the second.

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tagprune/tagprune/api/imagekittest"
+	"github.com/tagprune/tagprune/reconcile"
 )
 
 // gate is an HTTP proxy on loopback in front of an emulator. It forwards
@@ -123,6 +124,16 @@ func (g *gate) open() {
 	for _, h := range g.held {
 		h.let()
 	}
+}
+
+// savePlanThrough saves the plan of manifestPath made through the gate,
+// with the gate open, and then holds the chosen requests again: a saved
+// plan applies only through the API URL it was made through.
+func (g *gate) savePlanThrough(t *testing.T, srv *imagekittest.Server, manifestPath string) (string, *reconcile.Plan) {
+	t.Helper()
+	g.open()
+	defer g.holdAgain()
+	return savePlanVia(t, srv, g.URL, manifestPath)
 }
 
 // holdAgain makes an opened gate hold the chosen requests again, and forgets

@@ -211,18 +211,7 @@ func TestApplyInterrupted(t *testing.T) {
 			require.True(t, rep.Interrupted)
 			require.Positive(t, rep.Summary.FilesPending, "the report lists the files not reached")
 			require.Less(t, len(calls), rep.Summary.RemoveTagsCalls, "the run stopped early")
-			after := srv.Handler().Files()
-			was, now := tagsByID(before), tagsByID(after)
-			for _, f := range rep.Files {
-				switch f.Status {
-				case reconcile.StatusChanged:
-					require.NotEqual(t, was[f.FileID], now[f.FileID], "changed file %s", f.FileID)
-				case reconcile.StatusPending:
-					require.Equal(t, was[f.FileID], now[f.FileID], "pending file %s is untouched", f.FileID)
-				default:
-					t.Fatalf("file %s is %s after an interrupt without faults", f.FileID, f.Status)
-				}
-			}
+			requireFilesMatchLibrary(t, rep, before, srv.Handler().Files())
 			if tc.finished {
 				require.Greater(t, rep.Summary.FilesChanged, len(calls[0].FileIDs), "the calls in flight finished")
 			} else {
@@ -250,9 +239,7 @@ func TestApplyInterruptedDuringNotFound(t *testing.T) {
 	g := newGate(t, srv)
 	dir := t.TempDir()
 	report := filepath.Join(dir, "report.json")
-	g.open()
-	planFile, plan := savePlanVia(t, srv, g.URL, manifests[0])
-	g.holdAgain()
+	planFile, plan := g.savePlanThrough(t, srv, manifests[0])
 	require.GreaterOrEqual(t, len(plan.Batches), 3)
 	gone := plan.Batches[1].FileIDs[0]
 
